@@ -1,0 +1,48 @@
+"""How the CLI reports failures: one line, an exit code, a traceback only with -v."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+import click
+
+from mirror.errors import EXIT_ERROR, EXIT_INTERRUPTED, MirrorError
+from mirror.emulator.space import SpaceFolderError
+
+T = TypeVar("T")
+
+
+def run_guarded(action: Callable[[], T], verbose: bool = False, secrets: Iterable[str] = ()) -> T:
+    """Run `action`; turn any failure into `Error: ...` on stderr and its exit code.
+
+    Every secret is blanked out of what is printed, including tracebacks.
+    """
+    try:
+        return action()
+    except MirrorError as error:
+        _fail(str(error), error.exit_code, verbose, secrets)
+    except SpaceFolderError as error:
+        _fail(f"the space folder is not valid: {error}", EXIT_ERROR, verbose, secrets)
+    except KeyboardInterrupt:
+        _fail("interrupted", EXIT_INTERRUPTED, verbose, secrets)
+    except OSError as error:
+        _fail(f"{error.strerror or error} ({error.filename or 'system'})", EXIT_ERROR, verbose, secrets)
+    raise AssertionError("unreachable")
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _fail(message: str, code: int, verbose: bool, secrets: Iterable[str]) -> None:
+    secrets = list(secrets)
+    if verbose:
+        sys.stderr.write(redact(traceback.format_exc(), secrets))
+    click.echo(redact(f"Error: {message}", secrets), err=True)
+    sys.exit(code)

@@ -1,0 +1,377 @@
+"""The emulator's HTTP face: the Delivery API's sync, content types, locales and space
+endpoints, asset files, and Management-API-shaped writes."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from mirror.emulator import validation
+from mirror.emulator.faults import Fault, FaultInjector, FaultPlan
+from mirror.emulator.space import load_space
+from mirror.emulator.store import HOST_PLACEHOLDER, ContentStore, NotFound
+from mirror.emulator.sync import SyncQueryError, answer_sync
+from mirror.resources import sample_space_dir
+from mirror.wire import DELIVERY_MEDIA_TYPE, MANAGEMENT_MEDIA_TYPE, MAX_RESPONSE_BYTES, is_safe_id
+from mirror.wire import compact_json as _json
+
+_SPACE_PATH = re.compile(r"^/spaces/([^/]+)(?:/environments/([^/]+))?(/.*)?$")
+_FILE_PATH = re.compile(r"^/files/([^/]+)/([^/]+)/([0-9a-f]{32})/([^/]+)$")
+_INVALID_TOKEN = "The access token you sent could not be found or is invalid."
+
+
+@dataclass
+class EmulatorConfig:
+    space_dir: Path | None = None  # None: the bundled sample space
+    host: str = "127.0.0.1"
+    port: int = 0
+    round: int | None = None  # None: the space's last round
+    access_token: str | None = None  # None: the space folder's
+    management_token: str | None = None
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    max_response_bytes: int = MAX_RESPONSE_BYTES
+    log: Callable[[str], None] | None = None
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    media_type: str = DELIVERY_MEDIA_TYPE
+    summary: str = ""
+
+
+class Emulator:
+    """A running emulator: `with Emulator(config) as emu: requests.get(emu.base_url + ...)`."""
+
+    def __init__(self, config: EmulatorConfig | None = None) -> None:
+        self.config = config or EmulatorConfig()
+        space = load_space(self.config.space_dir or sample_space_dir())
+        self.store = ContentStore(space, self.config.round)
+        self.space = space
+        self.access_token = self.config.access_token or space.access_token
+        self.management_token = self.config.management_token or space.management_token
+        self.faults = FaultInjector(self.config.faults)
+        self._server = _Server((self.config.host, self.config.port), _Handler)
+        self._server.emulator = self
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.config.host}:{self.port}"
+
+    def facts(self) -> dict[str, str]:
+        """What a client needs to connect: printed by `mirror serve`."""
+        return {
+            "base_url": self.base_url,
+            "space": self.space.id,
+            "environment": self.space.environment,
+            "access_token": self.access_token,
+            "management_token": self.management_token,
+        }
+
+    def start(self) -> Emulator:
+        self._thread = threading.Thread(target=self.serve_forever, name="emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever(poll_interval=0.1)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread:
+            self._thread.join()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+    emulator: Emulator
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients that hang up mid-response are normal for a fault-injecting server.
+        pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+    server_version = "mirror-emulator"
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def _dispatch(self, method: str) -> None:
+        started = time.perf_counter()
+        emulator = self.server.emulator
+        url = urlsplit(self.path)
+        query = parse_qs(url.query, keep_blank_values=True)
+        body = self._read_body()
+        fault = Fault()
+        try:
+            if method == "GET":
+                fault = emulator.faults.draw()
+                response = _faulted(fault) or _route_get(emulator, url.path, query, self.headers)
+            else:
+                response = _route_write(emulator, method, url.path, self.headers, body)
+        except Exception as error:  # the emulator must answer, even for its own bugs
+            response = _error(500, "ServerError", f"Internal error: {type(error).__name__}")
+        if fault.delay:
+            time.sleep(fault.delay)
+        self._send(response, drop=fault.drop and response.status == 200)
+        if emulator.config.log:
+            elapsed = (time.perf_counter() - started) * 1000
+            path = re.sub(r"access_token=[^&]*", "access_token=***", self.path)
+            note = f" {response.summary}" if response.summary else ""
+            emulator.config.log(f"{method} {path} {response.status}{note} {elapsed:.0f}ms")
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send(self, response: Response, drop: bool) -> None:
+        host = self.headers.get("Host") or f"{self.server.server_address[0]}:{self.server.server_address[1]}"
+        body = response.body.replace(HOST_PLACEHOLDER.encode(), host.encode())
+        headers = {
+            "Content-Type": response.media_type,
+            "Content-Length": str(len(body)),
+            "X-Contentful-Request-Id": uuid.uuid4().hex,
+            "Access-Control-Allow-Origin": "*",
+            **response.headers,
+        }
+        limit = self.server.emulator.config.faults.rate_limit
+        if limit:
+            headers["X-Contentful-RateLimit-Second-Limit"] = str(limit)
+        if response.status == 200 and response.media_type == DELIVERY_MEDIA_TYPE:
+            headers["ETag"] = f'"{uuid.uuid5(uuid.NAMESPACE_OID, body.hex()[:4096]).hex}"'
+        head = [f"HTTP/1.1 {response.status} {self.responses.get(response.status, ('',))[0]}"]
+        head += [f"{name}: {value}" for name, value in headers.items()]
+        payload = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+        try:
+            if drop:
+                self.wfile.write(payload + body[: len(body) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            self.wfile.write(payload + body)
+        except OSError:
+            self.close_connection = True
+
+
+def _faulted(fault: Fault) -> Response | None:
+    if fault.status == 429:
+        response = _error(429, "RateLimitExceeded", "You have exceeded the rate limit.")
+        response.headers["X-Contentful-RateLimit-Reset"] = str(fault.reset_seconds)
+        return response
+    if fault.status == 500:
+        return _error(500, "ServerError", "Internal server error (injected by --error-rate).")
+    if fault.status == 503:
+        return _error(503, "ServiceUnavailable", "Service unavailable (injected by --error-rate).")
+    return None
+
+
+def _route_get(emulator: Emulator, path: str, query: dict[str, list[str]], headers: Any) -> Response:
+    file_match = _FILE_PATH.match(path)
+    if file_match:
+        return _asset_file(emulator, *file_match.groups())
+    match = _SPACE_PATH.match(path)
+    if not match:
+        return _not_found()
+    space_id, environment, rest = match.groups()
+    refused = _check_space(emulator, space_id, environment)
+    if refused:
+        return refused
+    offered = _bearer(headers) or (query.get("access_token") or [None])[-1]
+    if not _same(offered, emulator.access_token):
+        return _error(401, "AccessTokenInvalid", _INVALID_TOKEN)
+    store = emulator.store
+    rest = rest or ""
+    if rest == "":
+        return _ok(store.space_json())
+    if rest == "/sync":
+        prefix = f"/spaces/{space_id}" + (f"/environments/{environment}" if environment else "")
+        try:
+            return _sync_response(emulator, query, prefix)
+        except SyncQueryError as error:
+            return _error(400, error.code, error.message, error.details)
+    if rest == "/locales":
+        return _ok(_collection(store.locales_json(), 0, 1000))
+    if rest == "/content_types":
+        try:
+            skip, limit = _paging(query)
+        except ValueError as error:
+            return _error(400, "BadRequest", str(error))
+        return _ok(_collection(store.content_types_json(), skip, limit))
+    ct_match = re.fullmatch(r"/content_types/([^/]+)", rest)
+    if ct_match and ct_match.group(1) in store.space.content_types:
+        return _ok(store.content_type_json(ct_match.group(1)))
+    return _not_found()
+
+
+def _sync_response(emulator: Emulator, query: dict[str, list[str]], prefix: str) -> Response:
+    page = answer_sync(emulator.store, query)
+    next_key = "nextPageUrl" if page.more else "nextSyncUrl"
+    next_url = f"http://{HOST_PLACEHOLDER}{prefix}/sync?sync_token={page.token}"
+    body = b"".join(
+        (
+            b'{"sys":{"type":"Array"},"items":[',
+            b",".join(event.body for event in page.events),
+            f'],"{next_key}":"{next_url}"}}'.encode(),
+        )
+    )
+    limit = emulator.config.max_response_bytes
+    if len(body) > limit:
+        message = f"Response size too big. Maximum allowed response size: {limit}b"
+        return _error(400, "BadRequest", message)
+    return Response(200, body, summary=f"{len(page.events)} items")
+
+
+def _route_write(
+    emulator: Emulator, method: str, path: str, headers: Any, body: bytes
+) -> Response:
+    match = _SPACE_PATH.match(path)
+    kind_match = re.fullmatch(r"/(entries|assets)/([^/]+)", (match.group(3) or "")) if match else None
+    if not match or not kind_match:
+        return _not_found()
+    space_id, environment, _ = match.groups()
+    refused = _check_space(emulator, space_id, environment or emulator.space.environment)
+    if refused:
+        return refused
+    if not _same(_bearer(headers), emulator.management_token):
+        return _error(401, "AccessTokenInvalid", _INVALID_TOKEN)
+    kind = "Entry" if kind_match.group(1) == "entries" else "Asset"
+    item_id = kind_match.group(2)
+    if not is_safe_id(item_id):
+        return _invalid([f"id {item_id!r}: must match [A-Za-z0-9_.-]{{1,64}} and not be . or .."])
+    store = emulator.store
+    if method == "DELETE":
+        try:
+            store.delete(kind, item_id)
+        except NotFound:
+            return _not_found()
+        return Response(204, media_type=MANAGEMENT_MEDIA_TYPE)
+    try:
+        data = json.loads(body or b"null")
+    except ValueError as error:
+        return _invalid([f"body: not JSON ({error})"])
+    if not isinstance(data, dict) or not isinstance(data.get("fields"), dict):
+        return _invalid(['body: must be an object {"fields": {field: {locale: value}}}'])
+    try:
+        if kind == "Entry":
+            content_type = headers.get("X-Contentful-Content-Type")
+            item, created = store.put_entry(item_id, content_type, data["fields"])
+        else:
+            item, created = store.put_asset(item_id, data["fields"])
+    except validation.ValidationFailed as error:
+        return _invalid(error.errors)
+    sys = item["sys"]
+    item = {**item, "sys": {**sys, "version": sys["revision"] * 2, "publishedVersion": sys["revision"] * 2 - 1}}
+    return Response(201 if created else 200, _json(item), media_type=MANAGEMENT_MEDIA_TYPE)
+
+
+def _asset_file(emulator: Emulator, space_id: str, asset_id: str, sha: str, name: str) -> Response:
+    blob = emulator.store.blob(sha)
+    if space_id != emulator.space.id or blob is None:
+        return _not_found()
+    return Response(200, blob.data, media_type=blob.content_type, summary=f"{len(blob.data)} bytes")
+
+
+def _check_space(emulator: Emulator, space_id: str, environment: str | None) -> Response | None:
+    if space_id != emulator.space.id:
+        return _not_found("Space", space_id)
+    if environment is not None and environment != emulator.space.environment:
+        return _not_found("Environment", environment)
+    return None
+
+
+def _bearer(headers: Any) -> str | None:
+    value = headers.get("Authorization") or ""
+    return value[7:].strip() if value.lower().startswith("bearer ") else None
+
+
+def _same(offered: str | None, expected: str) -> bool:
+    return offered is not None and hmac.compare_digest(offered.encode(), expected.encode())
+
+
+def _paging(query: dict[str, list[str]]) -> tuple[int, int]:
+    try:
+        skip = int((query.get("skip") or ["0"])[-1])
+        limit = int((query.get("limit") or ["100"])[-1])
+    except ValueError:
+        raise ValueError("skip and limit must be integers") from None
+    if skip < 0 or not 1 <= limit <= 1000:
+        raise ValueError("skip must be 0 or more and limit between 1 and 1000")
+    return skip, limit
+
+
+def _collection(items: list[dict[str, Any]], skip: int, limit: int) -> dict[str, Any]:
+    return {
+        "sys": {"type": "Array"},
+        "total": len(items),
+        "skip": skip,
+        "limit": limit,
+        "items": items[skip : skip + limit],
+    }
+
+
+def _ok(value: Any) -> Response:
+    return Response(200, _json(value))
+
+
+def _not_found(kind: str | None = None, item_id: str | None = None) -> Response:
+    details = {"type": kind, "id": item_id} if kind else None
+    return _error(404, "NotFound", "The resource could not be found.", details)
+
+
+def _invalid(errors: list[str]) -> Response:
+    details = {"errors": [{"name": "invalid", "details": line} for line in errors]}
+    response = _error(422, "ValidationFailed", "Validation error: " + "; ".join(errors), details)
+    response.media_type = MANAGEMENT_MEDIA_TYPE
+    return response
+
+
+def _error(status: int, code: str, message: str, details: Any = None) -> Response:
+    body: dict[str, Any] = {"sys": {"type": "Error", "id": code}, "message": message}
+    if details is not None:
+        body["details"] = details
+    body["requestId"] = uuid.uuid4().hex
+    return Response(status, _json(body), summary=code)

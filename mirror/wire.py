@@ -1,0 +1,45 @@
+"""The wire format shared by the client and the emulator: ids, media types, JSON bytes."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+DELIVERY_MEDIA_TYPE = "application/vnd.contentful.delivery.v1+json"
+MANAGEMENT_MEDIA_TYPE = "application/vnd.contentful.management.v1+json"
+
+# Contentful's id alphabet. "." and ".." match it, so they are refused separately.
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# Sync tokens are opaque but always URL-safe.
+TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,4096}$")
+
+MAX_PAGE_LIMIT = 1000
+DEFAULT_PAGE_LIMIT = 100
+MAX_RESPONSE_BYTES = 7_340_032
+
+SYNC_TYPES = ("all", "Entry", "Asset", "Deletion", "DeletedEntry", "DeletedAsset")
+
+
+def is_safe_id(value: object) -> bool:
+    """True when `value` is an id that may become a file or folder name."""
+    return isinstance(value, str) and value not in (".", "..") and bool(ID_PATTERN.match(value))
+
+
+def link(link_type: str, target_id: str) -> dict[str, Any]:
+    return {"sys": {"type": "Link", "linkType": link_type, "id": target_id}}
+
+
+def canonical_json(value: Any) -> bytes:
+    """The bytes a mirror file holds: sorted keys, 2-space indent, UTF-8, final newline.
+
+    The same value always gives the same bytes, so re-syncing unchanged content
+    changes nothing and a diff shows only what changed.
+    """
+    text = json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False)
+    return text.encode("utf-8") + b"\n"
+
+
+def compact_json(value: Any) -> bytes:
+    """The bytes the emulator sends: compact, UTF-8."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
