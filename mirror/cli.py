@@ -3,6 +3,7 @@ mirror.emulator; errors arrive as MirrorError and leave as one line and an exit 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -71,7 +72,9 @@ def cli() -> None:
     show_default=True,
     help='Larger sync pages get 400 "Response size too big", as from Contentful.',
 )
-@click.option("--json", "as_json", is_flag=True, help="First stdout line: connection facts as JSON.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="First stdout line: connection facts as JSON."
+)
 @click.option("-q", "--quiet", is_flag=True, help="Do not log requests to stderr.")
 def serve(
     space_dir: Path | None,
@@ -130,9 +133,7 @@ def serve(
                 click.echo(f"{name:17} {value}")
             click.echo(f"serving round {emulator.store.round}; press Ctrl-C to stop")
         sys.stdout.flush()
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             emulator.serve_forever()
-        except KeyboardInterrupt:
-            pass
 
     run_guarded(start)

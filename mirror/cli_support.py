@@ -9,8 +9,8 @@ from typing import TypeVar
 
 import click
 
-from mirror.errors import EXIT_ERROR, EXIT_INTERRUPTED, MirrorError
 from mirror.emulator.space import SpaceFolderError
+from mirror.errors import EXIT_ERROR, EXIT_INTERRUPTED, MirrorError
 
 T = TypeVar("T")
 
@@ -29,7 +29,12 @@ def run_guarded(action: Callable[[], T], verbose: bool = False, secrets: Iterabl
     except KeyboardInterrupt:
         _fail("interrupted", EXIT_INTERRUPTED, verbose, secrets)
     except OSError as error:
-        _fail(f"{error.strerror or error} ({error.filename or 'system'})", EXIT_ERROR, verbose, secrets)
+        _fail(
+            f"{error.strerror or error} ({error.filename or 'system'})",
+            EXIT_ERROR,
+            verbose,
+            secrets,
+        )
     raise AssertionError("unreachable")
 
 

@@ -10,12 +10,13 @@ import socket
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from mirror.emulator import validation
 from mirror.emulator.faults import Fault, FaultInjector, FaultPlan
@@ -67,6 +68,13 @@ class Emulator:
         self._server = _Server((self.config.host, self.config.port), _Handler)
         self._server.emulator = self
         self._thread: threading.Thread | None = None
+        # Requests seen, by the last segment of their path ("sync", "locales", ...).
+        self.request_counts: Counter[str] = Counter()
+        self._count_lock = threading.Lock()
+
+    def count(self, path: str) -> None:
+        with self._count_lock:
+            self.request_counts[path.rstrip("/").rsplit("/", 1)[-1]] += 1
 
     @property
     def port(self) -> int:
@@ -145,6 +153,7 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = parse_qs(url.query, keep_blank_values=True)
         body = self._read_body()
+        emulator.count(url.path)
         fault = Fault()
         try:
             if method == "GET":
@@ -168,7 +177,10 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _send(self, response: Response, drop: bool) -> None:
-        host = self.headers.get("Host") or f"{self.server.server_address[0]}:{self.server.server_address[1]}"
+        host = (
+            self.headers.get("Host")
+            or f"{self.server.server_address[0]!s}:{self.server.server_address[1]}"
+        )
         body = response.body.replace(HOST_PLACEHOLDER.encode(), host.encode())
         headers = {
             "Content-Type": response.media_type,
@@ -209,7 +221,9 @@ def _faulted(fault: Fault) -> Response | None:
     return None
 
 
-def _route_get(emulator: Emulator, path: str, query: dict[str, list[str]], headers: Any) -> Response:
+def _route_get(
+    emulator: Emulator, path: str, query: dict[str, list[str]], headers: Any
+) -> Response:
     file_match = _FILE_PATH.match(path)
     if file_match:
         return _asset_file(emulator, *file_match.groups())
@@ -220,7 +234,7 @@ def _route_get(emulator: Emulator, path: str, query: dict[str, list[str]], heade
     refused = _check_space(emulator, space_id, environment)
     if refused:
         return refused
-    offered = _bearer(headers) or (query.get("access_token") or [None])[-1]
+    offered = _bearer(headers) or next(iter(query.get("access_token", [])[-1:]), None)
     if not _same(offered, emulator.access_token):
         return _error(401, "AccessTokenInvalid", _INVALID_TOKEN)
     store = emulator.store
@@ -265,11 +279,11 @@ def _sync_response(emulator: Emulator, query: dict[str, list[str]], prefix: str)
     return Response(200, body, summary=f"{len(page.events)} items")
 
 
-def _route_write(
-    emulator: Emulator, method: str, path: str, headers: Any, body: bytes
-) -> Response:
+def _route_write(emulator: Emulator, method: str, path: str, headers: Any, body: bytes) -> Response:
     match = _SPACE_PATH.match(path)
-    kind_match = re.fullmatch(r"/(entries|assets)/([^/]+)", (match.group(3) or "")) if match else None
+    kind_match = (
+        re.fullmatch(r"/(entries|assets)/([^/]+)", (match.group(3) or "")) if match else None
+    )
     if not match or not kind_match:
         return _not_found()
     space_id, environment, _ = match.groups()
@@ -279,7 +293,7 @@ def _route_write(
     if not _same(_bearer(headers), emulator.management_token):
         return _error(401, "AccessTokenInvalid", _INVALID_TOKEN)
     kind = "Entry" if kind_match.group(1) == "entries" else "Asset"
-    item_id = kind_match.group(2)
+    item_id = unquote(kind_match.group(2))
     if not is_safe_id(item_id):
         return _invalid([f"id {item_id!r}: must match [A-Za-z0-9_.-]{{1,64}} and not be . or .."])
     store = emulator.store
@@ -304,7 +318,10 @@ def _route_write(
     except validation.ValidationFailed as error:
         return _invalid(error.errors)
     sys = item["sys"]
-    item = {**item, "sys": {**sys, "version": sys["revision"] * 2, "publishedVersion": sys["revision"] * 2 - 1}}
+    item = {
+        **item,
+        "sys": {**sys, "version": sys["revision"] * 2, "publishedVersion": sys["revision"] * 2 - 1},
+    }
     return Response(201 if created else 200, _json(item), media_type=MANAGEMENT_MEDIA_TYPE)
 
 

@@ -98,7 +98,9 @@ def _parse_change(raw: dict[str, Any], where: str) -> Change:
     action = actions[0]
     parts = raw[action].split("/")
     if parts[0] not in KINDS or len(parts) != (3 if parts[0] == "entries" else 2):
-        raise SpaceFolderError(f"{where}: {raw[action]!r} is not entries/<type>/<id> or assets/<id>")
+        raise SpaceFolderError(
+            f"{where}: {raw[action]!r} is not entries/<type>/<id> or assets/<id>"
+        )
     change = Change(
         action=action,
         kind=KINDS[parts[0]],

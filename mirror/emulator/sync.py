@@ -39,8 +39,10 @@ def answer_sync(store: ContentStore, query: dict[str, list[str]]) -> SyncPage:
     params = {name: values[-1] for name, values in query.items() if name != "access_token"}
     unknown = sorted(set(params) - set(SYNC_PARAMETERS))
     if unknown:
-        errors = [{"name": "unknown", "details": f"The query parameter {n!r} is not allowed"}
-                  for n in unknown]
+        errors = [
+            {"name": "unknown", "details": f"The query parameter {n!r} is not allowed"}
+            for n in unknown
+        ]
         raise SyncQueryError("InvalidQuery", "The query you sent was invalid.", {"errors": errors})
     if "sync_token" in params:
         position = _continue(store, params)

@@ -51,7 +51,9 @@ def check_entry_fields(
 def check_asset_fields(fields: Any, locales: list[str]) -> None:
     errors = _shape_errors(fields, locales)
     if not errors:
-        errors += [f"fields.{k}: assets have no such field" for k in fields if k not in ASSET_FIELDS]
+        errors += [
+            f"fields.{k}: assets have no such field" for k in fields if k not in ASSET_FIELDS
+        ]
     if errors:
         raise ValidationFailed(errors)
 
