@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -27,7 +28,9 @@ def run_guarded(action: Callable[[], T], verbose: bool = False, secrets: Iterabl
     except SpaceFolderError as error:
         _fail(f"the space folder is not valid: {error}", EXIT_ERROR, verbose, secrets)
     except KeyboardInterrupt:
-        _fail("interrupted", EXIT_INTERRUPTED, verbose, secrets)
+        _fail(
+            "interrupted; the mirror is as at its last commit", EXIT_INTERRUPTED, verbose, secrets
+        )
     except OSError as error:
         _fail(
             f"{error.strerror or error} ({error.filename or 'system'})",
@@ -51,3 +54,35 @@ def _fail(message: str, code: int, verbose: bool, secrets: Iterable[str]) -> Non
         sys.stderr.write(redact(traceback.format_exc(), secrets))
     click.echo(redact(f"Error: {message}", secrets), err=True)
     sys.exit(code)
+
+
+def install_sigterm() -> None:
+    """Treat SIGTERM (a cancelled CI job) like Ctrl-C: roll back, then exit 130."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+class ProgressLine:
+    """Pages, items and items/s on one self-rewriting stderr line."""
+
+    def __init__(self) -> None:
+        self._shown = False
+
+    @classmethod
+    def if_terminal(cls) -> ProgressLine | None:
+        return cls() if sys.stderr.isatty() else None
+
+    def update(self, result: Any, seconds: float) -> None:
+        rate = result.items / seconds if seconds > 0 else 0.0
+        sys.stderr.write(
+            f"\r  {result.pages} pages, {result.items:,} items, {rate:,.0f} items/s   "
+        )
+        sys.stderr.flush()
+        self._shown = True
+
+    def done(self) -> None:
+        if self._shown:
+            sys.stderr.write("\n")

@@ -1,0 +1,1 @@
+"""The client side: source -> round -> tree -> history."""

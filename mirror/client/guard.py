@@ -1,0 +1,68 @@
+"""One sync at a time per mirror, and a journal that tells a crashed round from a
+person's edits. Both live in the repository's git dir, never in the work tree."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+from pathlib import Path
+from types import TracebackType
+
+from mirror.errors import MirrorStateError
+
+
+class RoundGuard:
+    """`with RoundGuard(git_dir, prefix) as guard:` holds the mirror's lock.
+
+    The lock is an flock: the kernel releases it when its process dies, so a
+    killed run never leaves a stale lock behind.
+    """
+
+    def __init__(self, git_dir: Path, prefix: str) -> None:
+        key = hashlib.sha1(prefix.encode()).hexdigest()[:12] if prefix else "root"
+        self.folder = git_dir / "mirror" / key
+        self.scratch = self.folder / "scratch"
+        self._journal = self.folder / "round-in-progress"
+        self._handle: int | None = None
+
+    def __enter__(self) -> RoundGuard:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        handle = os.open(self.folder / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(handle, 32).decode(errors="replace").strip() or "unknown"
+            os.close(handle)
+            raise MirrorStateError(
+                f"the mirror is locked by pid {holder}: another mirror sync is running on it; "
+                "wait for it to finish"
+            ) from None
+        os.ftruncate(handle, 0)
+        os.write(handle, f"{os.getpid()}\n".encode())
+        self._handle = handle
+        return self
+
+    def __exit__(self, *exc: object | TracebackType | None) -> None:
+        if self._handle is not None:
+            os.ftruncate(self._handle, 0)
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            os.close(self._handle)
+            self._handle = None
+
+    def interrupted_round(self) -> str | None:
+        """What the journal says of a round that never finished, or None."""
+        try:
+            return self._journal.read_text().strip() or "unknown"
+        except FileNotFoundError:
+            return None
+
+    def begin_round(self) -> None:
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        self.scratch.mkdir(parents=True)
+        self._journal.write_text(f"pid {os.getpid()}\n")
+
+    def end_round(self) -> None:
+        self._journal.unlink(missing_ok=True)
+        shutil.rmtree(self.scratch, ignore_errors=True)

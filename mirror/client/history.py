@@ -1,0 +1,190 @@
+"""The mirror's Git history: one commit per round, built with plumbing so that it
+touches only the mirror's folder, even inside a larger repository whose index
+holds someone's staged work; and the way back to the last commit."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+
+from mirror.client.tree import MANAGED
+from mirror.errors import MirrorError, MirrorStateError
+
+DEFAULT_AUTHOR = "mirror <mirror@localhost>"
+_ZERO = "0" * 40
+_GIT_ENV_DROP = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_PREFIX",
+    "GIT_NAMESPACE",
+)
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    email: str
+
+    @classmethod
+    def parse(cls, text: str) -> Author:
+        name, _, rest = text.partition("<")
+        email = rest.rstrip().removesuffix(">")
+        if not name.strip() or not email or "<" in email or ">" in email or "\n" in text:
+            raise ValueError(f'author {text!r} is not of the form "Name <email>"')
+        return cls(name.strip(), email.strip())
+
+
+class History:
+    """The repository holding the mirror folder `root` (created if there is none)."""
+
+    def __init__(self, root: Path) -> None:
+        root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.repo = git.Repo(root, search_parent_directories=True)
+        except git.InvalidGitRepositoryError:
+            self.repo = git.Repo.init(root, initial_branch="main")
+        self.top = Path(self.repo.working_tree_dir or root).resolve()
+        relative = root.resolve().relative_to(self.top).as_posix()
+        self.prefix = "" if relative == "." else relative + "/"
+        self.git_dir = Path(self._git("rev-parse", "--absolute-git-dir").strip())
+
+    def path(self, relative: str) -> str:
+        """A mirror path as the repository names it."""
+        return self.prefix + relative
+
+    @property
+    def managed(self) -> list[str]:
+        return [self.path(name) for name in MANAGED]
+
+    def head(self) -> str | None:
+        result = self._run(["rev-parse", "--verify", "-q", "HEAD^{commit}"], check=False)
+        return result.stdout.decode().strip() or None
+
+    def dirty_paths(self) -> list[str]:
+        """Paths in the mirror's folders that differ from HEAD, untracked ones included."""
+        out = self._git(
+            "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *self.managed
+        )
+        return [entry[3:] for entry in out.split("\0") if entry]
+
+    def commit(self, touched_file: Path, message: str, author: Author, scratch: Path) -> str | None:
+        """Commit the paths listed (NUL-separated, mirror-relative) in `touched_file`.
+
+        Returns the new commit, or None when the tree is unchanged. HEAD moves in one
+        atomic step (update-ref), which is the round's checkpoint.
+        """
+        head = self.head()
+        index = scratch / "index"
+        clean = self._index_matches_head(head)
+        if clean and (self.git_dir / "index").exists():
+            shutil.copyfile(self.git_dir / "index", index)  # keeps stat data: no rehash
+        else:
+            self._run(["read-tree", head or "--empty"], env={"GIT_INDEX_FILE": str(index)})
+        paths = self._repo_paths(touched_file)
+        self._run(
+            ["update-index", "--add", "--remove", "-z", "--stdin"],
+            stdin=paths,
+            env={"GIT_INDEX_FILE": str(index)},
+        )
+        tree = self._git("write-tree", env={"GIT_INDEX_FILE": str(index)}).strip()
+        if tree == (
+            self._git("rev-parse", f"{head}^{{tree}}").strip() if head else _empty_tree(self)
+        ):
+            index.unlink()
+            return None
+        identity = {
+            "GIT_AUTHOR_NAME": author.name,
+            "GIT_AUTHOR_EMAIL": author.email,
+            "GIT_COMMITTER_NAME": author.name,
+            "GIT_COMMITTER_EMAIL": author.email,
+        }
+        parents = ["-p", head] if head else []
+        commit = self._git(
+            "commit-tree", tree, *parents, stdin=message.encode(), env=identity
+        ).strip()
+        self._run(["update-ref", "-m", "mirror: sync round", "HEAD", commit, head or _ZERO])
+        if clean:
+            os.replace(index, self.git_dir / "index")
+        else:
+            index.unlink()
+            self._run(["update-index", "--add", "--remove", "-z", "--stdin"], stdin=paths)
+        return commit
+
+    def restore(self) -> None:
+        """Put the mirror's folders back exactly as at HEAD: index, files, untracked files."""
+        head = self.head()
+        if head:
+            self._run(["reset", "-q", head, "--", *self.managed], check=False)
+            listed = self._git("ls-tree", "--name-only", head, "--", *self.managed).split("\n")
+            in_head = [p for p in listed if p]
+            if in_head:
+                self._run(["checkout", "-f", head, "--", *in_head])
+        else:
+            self._run(["rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", *self.managed])
+        self._run(["clean", "-f", "-d", "-q", "--", *self.managed])
+
+    def log_tokens(self) -> list[str]:
+        out = self._git("log", "--format=%(trailers:key=Sync-Token,valueonly)", "--", *self.managed)
+        return [line for line in out.split("\n") if line.strip()]
+
+    # -- plumbing --------------------------------------------------------------
+
+    def _index_matches_head(self, head: str | None) -> bool:
+        if head is None:
+            return not (self.git_dir / "index").exists() or not self._git("ls-files").strip()
+        return self._run(["diff-index", "--cached", "--quiet", head], check=False).returncode == 0
+
+    def _repo_paths(self, touched_file: Path) -> bytes:
+        raw = touched_file.read_bytes() if touched_file.exists() else b""
+        prefix = self.prefix.encode()
+        return b"".join(prefix + p + b"\0" for p in raw.split(b"\0") if p)
+
+    def _git(
+        self, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
+    ) -> str:
+        return self._run(list(args), stdin=stdin, env=env).stdout.decode("utf-8", "replace")
+
+    def _run(
+        self,
+        args: Sequence[str],
+        stdin: bytes | None = None,
+        env: dict[str, str] | None = None,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[bytes]:
+        full_env = {k: v for k, v in os.environ.items() if k not in _GIT_ENV_DROP}
+        full_env.update({"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", **(env or {})})
+        command = [
+            "git",
+            "-c",
+            "commit.gpgSign=false",
+            "-c",
+            "core.autocrlf=false",
+            "-c",
+            "core.safecrlf=false",
+            *args,
+        ]
+        result = subprocess.run(
+            command, cwd=self.top, input=stdin, env=full_env, capture_output=True, check=False
+        )
+        if check and result.returncode != 0:
+            detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
+            first = detail[-1] if detail else f"exit {result.returncode}"
+            if "index.lock" in first:
+                raise MirrorStateError(
+                    f"git's index is locked ({self.git_dir / 'index.lock'}): if no git process "
+                    "is running, remove that file and run mirror sync again"
+                )
+            raise MirrorError(f"git {args[0]} failed: {first}")
+        return result
+
+
+def _empty_tree(history: History) -> str:
+    return history._git("hash-object", "-t", "tree", "--stdin", stdin=b"").strip()

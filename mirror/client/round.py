@@ -1,0 +1,203 @@
+"""One sync round: fetch what the source sends and apply it to the tree, page by page.
+
+Pages are written as they arrive, so memory is bounded by a page, not by the
+space. Every path touched is spooled to a file for the commit; what changed is
+tallied, with the first few changes kept in detail for the commit message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mirror.client import tree as paths
+from mirror.client.source import SyncSource, SyncStart
+from mirror.client.tree import MirrorTree
+from mirror.wire import canonical_json
+
+DETAIL_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class FileChange:
+    action: str  # "+", "~" or "-"
+    path: str
+    title: str | None = None
+
+
+@dataclass
+class RoundResult:
+    token: str = ""
+    pages: int = 0
+    items: int = 0
+    counts: Counter[str] = field(default_factory=Counter)  # "+", "~", "-"
+    kinds: Counter[str] = field(default_factory=Counter)  # net change: "entries", "assets", ...
+    details: list[FileChange] = field(default_factory=list)
+    limit: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return sum(self.counts.values()) > 0
+
+
+Progress = Callable[[RoundResult, float], None]
+
+
+class Round:
+    def __init__(
+        self,
+        source: SyncSource,
+        tree: MirrorTree,
+        start: SyncStart,
+        spool: Path | None,
+        full: bool = False,
+        progress: Progress | None = None,
+    ) -> None:
+        self.source = source
+        self.tree = tree
+        self.start = start
+        self.full = full
+        self.progress = progress
+        self.result = RoundResult(limit=start.limit)
+        self._spool = open(spool, "ab") if spool else None  # noqa: SIM115 - closed in run()
+        self._titles: dict[str, str | None] = {}
+        self._default_locale = "en-US"
+        self._seen: set[str] = set()
+
+    def run(self) -> RoundResult:
+        try:
+            self._apply_model()
+            started = time.monotonic()
+            for page in self.source.pages(self.start):
+                for item in page.items:
+                    self._apply_item(item)
+                self.result.pages += 1
+                self.result.items += len(page.items)
+                self.result.token = page.next_token
+                if self.progress:
+                    self.progress(self.result, time.monotonic() - started)
+                kill_point(f"page-{self.result.pages}")
+            if self.full:
+                self._remove_unseen()
+            return self.result
+        finally:
+            if self._spool:
+                self._spool.close()
+
+    # -- the content model -----------------------------------------------------
+
+    def _apply_model(self) -> None:
+        locales = self.source.locales()
+        default = next((loc["code"] for loc in locales if loc.get("default")), None)
+        self._default_locale = default or self._default_locale
+        self._write(paths.LOCALES, locales, "locales")
+        content_types = self.source.content_types()
+        present = set()
+        for content_type in content_types:
+            ct_id = content_type["sys"]["id"]
+            self._titles[ct_id] = content_type.get("displayField")
+            path = paths.content_type_path(ct_id)
+            present.add(path)
+            self._write(path, content_type, "content_types")
+        for path in list(self.tree.files_under(paths.CONTENT_TYPES)):
+            if path not in present:
+                self._remove(path, "content_types")
+
+    # -- items -----------------------------------------------------------------
+
+    def _apply_item(self, item: dict[str, Any]) -> None:
+        sys = item["sys"]
+        kind = sys["type"]
+        if kind == "Entry":
+            content_type = sys["contentType"]["sys"]["id"]
+            path = paths.entry_path(content_type, sys["id"])
+            self._write(path, item, "entries", self._entry_title(item, content_type))
+        elif kind == "Asset":
+            path = paths.asset_path(sys["id"])
+            self._write(path, item, "assets", self._localized(item, "title"))
+        elif kind == "DeletedEntry":
+            found = self.tree.find_entry(sys["id"])
+            if found:
+                self._remove(found, "entries")
+        elif kind == "DeletedAsset":
+            self._remove(paths.asset_path(sys["id"]), "assets")
+
+    def _remove_unseen(self) -> None:
+        """After a full sync, remove the files of items the space no longer has,
+        within what the sync's filters cover."""
+        for folder, kind in self._full_scope():
+            for path in list(self.tree.files_under(folder)):
+                if path not in self._seen:
+                    self._remove(path, kind)
+
+    def _full_scope(self) -> list[tuple[str, str]]:
+        start = self.start
+        if start.type == "Entry":
+            folder = paths.ENTRIES + (f"/{start.content_type}" if start.content_type else "")
+            return [(folder, "entries")]
+        if start.type == "Asset":
+            return [(paths.ASSETS, "assets")]
+        if start.type == "all":
+            return [(paths.ENTRIES, "entries"), (paths.ASSETS, "assets")]
+        return []  # a sync of deletions only covers no live item
+
+    def _write(self, path: str, value: Any, kind: str, title: str | None = None) -> None:
+        if self.full:
+            self._seen.add(path)
+        action = self.tree.write(path, canonical_json(value))
+        if action:
+            self._record(FileChange(action, path, title), kind)
+
+    def _remove(self, path: str, kind: str) -> None:
+        old = self.tree.remove(path)
+        if old is not None:
+            self._record(FileChange("-", path, self._title_of_file(path, old)), kind)
+
+    def _record(self, change: FileChange, kind: str) -> None:
+        result = self.result
+        result.counts[change.action] += 1
+        if change.action != "~":
+            result.kinds[kind] += 1 if change.action == "+" else -1
+        if len(result.details) < DETAIL_LIMIT:
+            result.details.append(change)
+        if self._spool:
+            self._spool.write(change.path.encode() + b"\0")
+
+    # -- titles for the commit message -------------------------------------------
+
+    def _entry_title(self, item: dict[str, Any], content_type: str) -> str | None:
+        field_id = self._titles.get(content_type)
+        return self._localized(item, field_id) if field_id else None
+
+    def _localized(self, item: dict[str, Any], field_id: str) -> str | None:
+        values = (item.get("fields") or {}).get(field_id) or {}
+        value = values.get(self._default_locale)
+        if value is None and values:
+            value = next(iter(values.values()))
+        if value is None or isinstance(value, (dict, list)):
+            return None
+        return " ".join(str(value).split())[:80]
+
+    def _title_of_file(self, path: str, data: bytes) -> str | None:
+        if not path.startswith((paths.ENTRIES + "/", paths.ASSETS + "/")):
+            return None
+        try:
+            item = json.loads(data)
+        except ValueError:
+            return None
+        if path.startswith(paths.ASSETS + "/"):
+            return self._localized(item, "title")
+        return self._entry_title(item, path.split("/")[1])
+
+
+def kill_point(name: str) -> None:
+    """Crash-recovery tests name a point where the process kills itself (SIGKILL)."""
+    if os.environ.get("MIRROR_TEST_KILL_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,337 @@
+"""`mirror sync`: one round as a transaction. The commit is the only checkpoint;
+any failure, Ctrl-C or kill leaves (or, on the next run, puts) the mirror's files
+back exactly as at HEAD, with the sync token of HEAD."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mirror.client import tree as paths
+from mirror.client.guard import RoundGuard
+from mirror.client.history import DEFAULT_AUTHOR, Author, History
+from mirror.client.round import Progress, Round, RoundResult, kill_point
+from mirror.client.source import (
+    Origin,
+    ResponseTooBig,
+    RetryPolicy,
+    SyncSource,
+    SyncStart,
+    TokenRejected,
+    normalize_base_url,
+)
+from mirror.client.state import MirrorState
+from mirror.client.tree import MirrorTree
+from mirror.errors import MirrorError, MirrorStateError, UsageError
+from mirror.wire import SYNC_TYPES, is_safe_id
+
+DEFAULT_BASE_URL = "https://cdn.contentful.com"
+BODY_LINES = 100
+
+
+@dataclass
+class SyncOptions:
+    directory: Path
+    access_token: str | None = None
+    space: str | None = None
+    environment: str | None = None
+    base_url: str | None = None
+    type: str | None = None
+    content_type: str | None = None
+    limit: int | None = None
+    full: bool = False
+    dry_run: bool = False
+    force: bool = False
+    author: str | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    progress: Progress | None = None
+    notice: Callable[[str], None] = lambda message: None
+
+
+@dataclass
+class SyncReport:
+    status: str  # "synced", "up-to-date" or "dry-run"
+    space: str
+    environment: str
+    round: int
+    token: str
+    commit: str | None
+    added: int
+    changed: int
+    deleted: int
+    pages: int
+    items: int
+    seconds: float
+    limit: int
+    recovered: bool = False
+    details: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data = {k: v for k, v in self.__dict__.items() if k != "details"}
+        data["seconds"] = round(self.seconds, 3)
+        return data
+
+
+def run_sync(options: SyncOptions) -> SyncReport:
+    started = time.monotonic()
+    author = _author(options.author)
+    if options.dry_run:
+        return _dry_run(options, started)
+    history = History(options.directory)
+    tree = MirrorTree(options.directory)
+    with RoundGuard(history.git_dir, history.prefix) as guard:
+        recovered = _recover(history, guard, options)
+        dirty = history.dirty_paths()
+        if dirty and not options.force:
+            shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
+            raise MirrorStateError(
+                f"the mirror has uncommitted changes ({shown}); commit or discard them, "
+                "or pass --force to overwrite them"
+            )
+        if dirty:
+            history.restore()
+        state = _read_state(tree)
+        config = _resolve(options, state)
+        source = _source(config, options)
+        guard.begin_round()
+        try:
+            result, config = _fetch(source, tree, config, options, history, guard)
+            report = _finish(result, config, state, tree, history, guard, author, started)
+        except BaseException:
+            history.restore()
+            guard.end_round()
+            raise
+        finally:
+            source.close()
+        report.recovered = recovered
+        return report
+
+
+def _recover(history: History, guard: RoundGuard, options: SyncOptions) -> bool:
+    crashed = guard.interrupted_round()
+    if crashed is None:
+        return False
+    history.restore()
+    guard.end_round()
+    options.notice(
+        f"recovered from an interrupted sync ({crashed}): the mirror is back at its last commit"
+    )
+    return True
+
+
+def _fetch(
+    source: SyncSource,
+    tree: MirrorTree,
+    config: MirrorState,
+    options: SyncOptions,
+    history: History,
+    guard: RoundGuard,
+) -> tuple[RoundResult, MirrorState]:
+    """Run the round; an initial sync whose page is too big restarts with a smaller limit."""
+    while True:
+        start = _start(config, options)
+        spool = guard.scratch / "touched"
+        round_ = Round(source, tree, start, spool, options.full, options.progress)
+        try:
+            return round_.run(), config
+        except ResponseTooBig:
+            if start.token is not None or start.limit <= 1:
+                raise MirrorError(
+                    "a page of changes is over Contentful's response size cap at limit "
+                    f"{config.limit}; "
+                    f"run mirror sync --full --limit {max(1, config.limit // 2)}"
+                ) from None
+            smaller = max(1, start.limit // 2)
+            options.notice(
+                f"a page at limit {start.limit} was too big for the source; "
+                f"restarting the initial sync with limit {smaller}"
+            )
+            history.restore()
+            tree.forget_folders()
+            guard.begin_round()
+            config.limit = smaller
+        except TokenRejected as error:
+            raise MirrorStateError(
+                f"the source rejected the mirror's sync token ({error}); "
+                "run mirror sync --full to sync everything again"
+            ) from None
+
+
+def _finish(
+    result: RoundResult,
+    config: MirrorState,
+    previous: MirrorState | None,
+    tree: MirrorTree,
+    history: History,
+    guard: RoundGuard,
+    author: Author,
+    started: float,
+) -> SyncReport:
+    config.sync_token = result.token
+    counts = dict(previous.counts) if previous else {}
+    for kind, delta in result.kinds.items():
+        counts[kind] = counts.get(kind, 0) + delta
+    config.counts = {k: v for k, v in sorted(counts.items()) if v}
+    if not result.changed:
+        guard.end_round()  # nothing was written: a new token alone is not worth a commit
+        return _report(
+            "up-to-date", config, result, None, started, previous.round if previous else 0
+        )
+    config.round = (previous.round if previous else 0) + 1
+    tree.write(paths.STATE, config.to_bytes())
+    with open(guard.scratch / "touched", "ab") as spool:
+        spool.write(paths.STATE.encode() + b"\0")
+    message = commit_message(config, result)
+    kill_point("before-commit")
+    commit = history.commit(guard.scratch / "touched", message, author, guard.scratch)
+    kill_point("after-commit")
+    guard.end_round()
+    return _report("synced", config, result, commit, started, config.round)
+
+
+def commit_message(state: MirrorState, result: RoundResult) -> str:
+    counts = result.counts
+    subject = (
+        f"sync {state.space}/{state.environment}: +{counts['+']} ~{counts['~']} -{counts['-']}"
+    )
+    lines = []
+    for change in sorted(result.details, key=lambda c: c.path)[:BODY_LINES]:
+        title = f"  {change.title}" if change.title else ""
+        lines.append(f"{change.action} {change.path}{title}")
+    hidden = sum(counts.values()) - len(lines)
+    if hidden > 0:
+        lines.append(f"... and {hidden} more")
+    trailers = [
+        f"Sync-Token: {state.sync_token}",
+        f"Sync-Space: {state.space}",
+        f"Sync-Environment: {state.environment}",
+    ]
+    return "\n".join([subject, "", *lines, "", *trailers]) + "\n"
+
+
+def _report(
+    status: str,
+    state: MirrorState,
+    result: RoundResult,
+    commit: str | None,
+    started: float,
+    round_number: int,
+) -> SyncReport:
+    return SyncReport(
+        status=status,
+        space=state.space,
+        environment=state.environment,
+        round=round_number,
+        token=state.sync_token or "",
+        commit=commit,
+        added=result.counts["+"],
+        changed=result.counts["~"],
+        deleted=result.counts["-"],
+        pages=result.pages,
+        items=result.items,
+        seconds=time.monotonic() - started,
+        limit=state.limit,
+        details=[f"{c.action} {c.path}" for c in sorted(result.details, key=lambda c: c.path)],
+    )
+
+
+def _dry_run(options: SyncOptions, started: float) -> SyncReport:
+    tree = MirrorTree(options.directory, dry_run=True)
+    state = _read_state(tree)
+    config = _resolve(options, state)
+    source = _source(config, options)
+    try:
+        start = _start(config, options)
+        result = Round(source, tree, start, None, options.full, options.progress).run()
+    except TokenRejected as error:
+        raise MirrorStateError(
+            f"the source rejected the mirror's sync token ({error}); "
+            "run mirror sync --full to sync everything again"
+        ) from None
+    finally:
+        source.close()
+    config.sync_token = result.token
+    return _report("dry-run", config, result, None, started, state.round if state else 0)
+
+
+def _read_state(tree: MirrorTree) -> MirrorState | None:
+    raw = tree.read(paths.STATE)
+    return None if raw is None else MirrorState.from_bytes(raw, str(tree.root / paths.STATE))
+
+
+def _resolve(options: SyncOptions, state: MirrorState | None) -> MirrorState:
+    """The mirror's settings: from its state once it has one, else from the options."""
+    if state is not None:
+        for name, given in (
+            ("space", options.space),
+            ("environment", options.environment),
+            ("base_url", options.base_url and normalize_base_url(options.base_url)),
+        ):
+            if given and given != getattr(state, name):
+                raise UsageError(
+                    f"this mirror is of {name.replace('_', '-')} {getattr(state, name)!r}, "
+                    f"not {given!r}; sync into another folder for another space"
+                )
+        config = MirrorState(**{**state.__dict__, "counts": dict(state.counts)})
+        if options.full:
+            _apply_filters(config, options, keep=True)
+        elif any(v is not None for v in (options.type, options.content_type, options.limit)):
+            options.notice(
+                "--type, --content-type and --limit set up the initial sync; this "
+                "mirror keeps its own (use --full to sync again with new ones)"
+            )
+        return config
+    if not options.space:
+        raise UsageError("no space given: pass --space or set CONTENTFUL_SPACE_ID")
+    if not is_safe_id(options.space) or not is_safe_id(options.environment or "master"):
+        raise UsageError("--space and --environment must be Contentful ids ([A-Za-z0-9_.-])")
+    config = MirrorState(
+        space=options.space,
+        environment=options.environment or "master",
+        base_url=normalize_base_url(options.base_url or DEFAULT_BASE_URL),
+    )
+    _apply_filters(config, options, keep=False)
+    return config
+
+
+def _apply_filters(config: MirrorState, options: SyncOptions, keep: bool) -> None:
+    if options.type is not None or not keep:
+        config.type = options.type or "all"
+    if options.content_type is not None or not keep:
+        config.content_type = options.content_type
+    if options.limit is not None:
+        config.limit = options.limit
+    if config.type not in SYNC_TYPES:
+        raise UsageError(f"--type must be one of {', '.join(SYNC_TYPES)}")
+    if config.content_type and config.type != "Entry":
+        if options.type is None and not keep:
+            config.type = "Entry"
+        else:
+            raise UsageError("--content-type needs --type Entry (the Sync API refuses other types)")
+    if config.content_type and not is_safe_id(config.content_type):
+        raise UsageError("--content-type must be a Contentful id")
+    if not 1 <= config.limit <= 1000:
+        raise UsageError("--limit must be from 1 to 1000")
+
+
+def _start(config: MirrorState, options: SyncOptions) -> SyncStart:
+    if config.sync_token and not options.full:
+        return SyncStart(token=config.sync_token, limit=config.limit)
+    return SyncStart(type=config.type, content_type=config.content_type, limit=config.limit)
+
+
+def _source(config: MirrorState, options: SyncOptions) -> SyncSource:
+    if not options.access_token:
+        raise UsageError("no access token: pass --access-token or set CONTENTFUL_ACCESS_TOKEN")
+    origin = Origin(config.base_url, config.space, config.environment)
+    return SyncSource(origin, options.access_token, options.retry)
+
+
+def _author(text: str | None) -> Author:
+    try:
+        return Author.parse(text or DEFAULT_AUTHOR)
+    except ValueError as error:
+        raise UsageError(f"--author: {error}") from None

@@ -1,0 +1,109 @@
+"""The mirror's files: where each item lives, and writing or removing it.
+
+Ids are checked before they become path components, and every path is relative
+to the mirror folder: nothing is ever written outside it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from mirror.errors import InvalidData
+from mirror.wire import is_safe_id
+
+ENTRIES = "entries"
+ASSETS = "assets"
+CONTENT_TYPES = "content_types"
+LOCALES = "locales.json"
+STATE = "mirror.json"
+MANAGED = (ENTRIES, ASSETS, CONTENT_TYPES, LOCALES, STATE)
+
+
+def _component(value: object, what: str) -> str:
+    if not is_safe_id(value):
+        raise InvalidData(
+            f"the source sent an unsafe {what} {str(value)[:80]!r}; nothing was written"
+        )
+    return str(value)
+
+
+def entry_path(content_type: object, entry_id: object) -> str:
+    folder = _component(content_type, "content type id")
+    return f"{ENTRIES}/{folder}/{_component(entry_id, 'entry id')}.json"
+
+
+def asset_path(asset_id: object) -> str:
+    return f"{ASSETS}/{_component(asset_id, 'asset id')}.json"
+
+
+def content_type_path(content_type: object) -> str:
+    return f"{CONTENT_TYPES}/{_component(content_type, 'content type id')}.json"
+
+
+class MirrorTree:
+    """Reads and writes files below `root`; with dry_run, reads only."""
+
+    def __init__(self, root: Path, dry_run: bool = False) -> None:
+        self.root = root
+        self.dry_run = dry_run
+        self._made_dirs: set[str] = set()
+
+    def forget_folders(self) -> None:
+        """Folders may have been removed behind our back (a restore): create them anew."""
+        self._made_dirs.clear()
+
+    def read(self, relative: str) -> bytes | None:
+        try:
+            return (self.root / relative).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def exists(self, relative: str) -> bool:
+        return os.path.exists(os.path.join(self.root, relative))
+
+    def write(self, relative: str, data: bytes) -> str | None:
+        """Write `data`; returns "+" (new file), "~" (changed) or None (same bytes)."""
+        old = self.read(relative)
+        if old == data:
+            return None
+        if not self.dry_run:
+            folder = relative.rpartition("/")[0]
+            if folder and folder not in self._made_dirs:
+                (self.root / folder).mkdir(parents=True, exist_ok=True)
+                self._made_dirs.add(folder)
+            with open(os.path.join(self.root, relative), "wb") as handle:
+                handle.write(data)
+        return "+" if old is None else "~"
+
+    def remove(self, relative: str) -> bytes | None:
+        """Remove a file; returns what it held, or None if there was none."""
+        old = self.read(relative)
+        if old is not None and not self.dry_run:
+            os.unlink(os.path.join(self.root, relative))
+        return old
+
+    def find_entry(self, entry_id: object) -> str | None:
+        """The file of an entry known only by id: one look per content type folder."""
+        name = f"{_component(entry_id, 'entry id')}.json"
+        folder = self.root / ENTRIES
+        if not folder.is_dir():
+            return None
+        for content_type in sorted(os.listdir(folder)):
+            candidate = f"{ENTRIES}/{content_type}/{name}"
+            if self.exists(candidate):
+                return candidate
+        return None
+
+    def files_under(self, folder: str) -> Iterator[str]:
+        """Relative paths of the JSON files below `folder`, in sorted order."""
+        base = self.root / folder
+        if not base.is_dir():
+            return
+        for directory, subdirs, files in os.walk(base):
+            subdirs.sort()
+            relative = Path(directory).relative_to(self.root).as_posix()
+            for name in sorted(files):
+                if name.endswith(".json"):
+                    yield f"{relative}/{name}"
