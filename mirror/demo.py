@@ -39,8 +39,7 @@ def run_demo(directory: Path, show: Callable[[str], None]) -> list[SyncReport]:
     show(f"{where} is now a Git repository with one commit per round. Look at it:")
     show(f"  git -C {where} log --stat          # what each round changed")
     show(f"  git -C {where} log -p -1           # the last round, line by line")
-    show(
-        f"  git -C {where} log --format='%h %(trailers:key=Sync-Token,valueonly)'  # the sync tokens"
-    )
+    tokens = "%h %(trailers:key=Sync-Token,valueonly)"
+    show(f"  git -C {where} log --format='{tokens}'  # the sync tokens")
     show(f"  cat {where}/mirror.json            # where the sync stands")
     return reports
