@@ -93,3 +93,70 @@ def recordings() -> list[Path]:
 
 def load_recording(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+# -- running mirror and reading git ------------------------------------------------------
+
+CONTENTFUL_VARS = (
+    "CONTENTFUL_SPACE_ID",
+    "CONTENTFUL_ACCESS_TOKEN",
+    "CONTENTFUL_ENVIRONMENT",
+    "CONTENTFUL_BASE_URL",
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_contentful_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see only the CONTENTFUL_* variables they set themselves."""
+    for name in CONTENTFUL_VARS + ("MIRROR_TEST_KILL_AT",):
+        monkeypatch.delenv(name, raising=False)
+
+
+def mirror(*args: str, env: dict[str, str] | None = None) -> Any:
+    """Run the CLI in this process; the result has exit_code, stdout and stderr."""
+    from click.testing import CliRunner
+
+    from mirror.cli import cli
+
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def sync_args(emulator: Emulator, directory: Path, *extra: str) -> list[str]:
+    return [
+        "sync",
+        str(directory),
+        "--space",
+        emulator.space.id,
+        "--access-token",
+        emulator.access_token,
+        "--base-url",
+        emulator.base_url,
+        *extra,
+    ]
+
+
+def git(repo: Path, *args: str) -> str:
+    import subprocess
+
+    result = subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
+    )
+    return result.stdout
+
+
+def files_of(directory: Path) -> dict[str, bytes]:
+    """Every file below `directory` except .git, by relative path."""
+    return {
+        path.relative_to(directory).as_posix(): path.read_bytes()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file() and ".git" not in path.relative_to(directory).parts
+    }
+
+
+def commit_count(repo: Path) -> int:
+    import subprocess
+
+    result = subprocess.run(
+        ["git", "-C", str(repo), "rev-list", "--count", "HEAD"], capture_output=True, text=True
+    )
+    return int(result.stdout.strip() or 0) if result.returncode == 0 else 0

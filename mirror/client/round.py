@@ -38,7 +38,8 @@ class RoundResult:
     pages: int = 0
     items: int = 0
     counts: Counter[str] = field(default_factory=Counter)  # "+", "~", "-"
-    kinds: Counter[str] = field(default_factory=Counter)  # net change: "entries", "assets", ...
+    kinds: Counter[str] = field(default_factory=Counter)  # net change of "entries", "assets"
+    model: dict[str, int] = field(default_factory=dict)  # "content_types", "locales": how many
     details: list[FileChange] = field(default_factory=list)
     limit: int = 0
 
@@ -109,6 +110,7 @@ class Round:
         for path in list(self.tree.files_under(paths.CONTENT_TYPES)):
             if path not in present:
                 self._remove(path, "content_types")
+        self.result.model = {"content_types": len(content_types), "locales": len(locales)}
 
     # -- items -----------------------------------------------------------------
 
@@ -163,7 +165,7 @@ class Round:
     def _record(self, change: FileChange, kind: str) -> None:
         result = self.result
         result.counts[change.action] += 1
-        if change.action != "~":
+        if change.action != "~" and kind in ("entries", "assets"):
             result.kinds[kind] += 1 if change.action == "+" else -1
         if len(result.details) < DETAIL_LIMIT:
             result.details.append(change)

@@ -171,10 +171,10 @@ def _finish(
     started: float,
 ) -> SyncReport:
     config.sync_token = result.token
-    counts = dict(previous.counts) if previous else {}
+    counts = {"entries": 0, "assets": 0, **(previous.counts if previous else {})}
     for kind, delta in result.kinds.items():
-        counts[kind] = counts.get(kind, 0) + delta
-    config.counts = {k: v for k, v in sorted(counts.items()) if v}
+        counts[kind] += delta
+    config.counts = dict(sorted({**counts, **result.model}.items()))
     if not result.changed:
         guard.end_round()  # nothing was written: a new token alone is not worth a commit
         return _report(
