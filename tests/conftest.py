@@ -108,7 +108,7 @@ CONTENTFUL_VARS = (
 @pytest.fixture(autouse=True)
 def _no_contentful_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests see only the CONTENTFUL_* variables they set themselves."""
-    for name in CONTENTFUL_VARS + ("MIRROR_TEST_KILL_AT",):
+    for name in (*CONTENTFUL_VARS, "MIRROR_TEST_KILL_AT"):
         monkeypatch.delenv(name, raising=False)
 
 
