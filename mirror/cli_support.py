@@ -32,18 +32,17 @@ def run_guarded(action: Callable[[], T], verbose: bool = False, secrets: Iterabl
             "interrupted; the mirror is as at its last commit", EXIT_INTERRUPTED, verbose, secrets
         )
     except OSError as error:
-        _fail(
-            f"{error.strerror or error} ({error.filename or 'system'})",
-            EXIT_ERROR,
-            verbose,
-            secrets,
-        )
+        where = f" ({error.filename})" if error.filename else ""
+        _fail(f"{error.strerror or error}{where}", EXIT_ERROR, verbose, secrets)
+    except Exception as error:  # a bug: still one line; the traceback only with -v
+        hint = "" if verbose else " (run with -v for the traceback)"
+        _fail(f"unexpected {type(error).__name__}: {error}{hint}", EXIT_ERROR, verbose, secrets)
     raise AssertionError("unreachable")
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
-        if secret:
+        if len(secret) >= 6:  # shorter is no real token, and blanking it would garble the text
             text = text.replace(secret, "***")
     return text
 

@@ -13,6 +13,7 @@ EXIT_MIRROR_STATE = 6
 EXIT_INTERRUPTED = 130
 
 EXIT_CODES_HELP = """\
+\b
 Exit codes:
   0  synced, or already up to date
   1  any other error

@@ -31,6 +31,7 @@ class ReplayServer:
     exchanges: list[dict[str, Any]]
     seen: list[Seen] = field(default_factory=list)
     overrides: dict[str, tuple[int, bytes]] = field(default_factory=dict)  # path -> answer
+    rewrite_next_urls: bool = True
 
     def __post_init__(self) -> None:
         server = self
@@ -76,7 +77,7 @@ class ReplayServer:
                 return 400, _error("BadRequest", "no such recorded sync request")
             body = dict(found["body"])
             for key in ("nextPageUrl", "nextSyncUrl"):
-                if key in body:
+                if key in body and self.rewrite_next_urls:
                     body[key] = _NEXT_URL.sub(f"http://{host}", body[key])
             return found["status"], json.dumps(body).encode()
         if path.endswith("/content_types"):

@@ -177,6 +177,8 @@ def test_recorded_delta_with_a_real_deleted_entry(tmp_path: Path) -> None:
             "Asset",
         )
         assert first.exit_code != 0  # no initial sync was recorded for this space
+        assert not (tmp_path / ".git").exists()  # and the failed first run left no repository
+        git(tmp_path, "init", "-q")
         state = {
             "format": 1,
             "space": "88dyiqcr7go8",

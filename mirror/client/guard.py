@@ -7,6 +7,7 @@ import fcntl
 import hashlib
 import os
 import shutil
+import signal
 from pathlib import Path
 from types import TracebackType
 
@@ -66,3 +67,10 @@ class RoundGuard:
     def end_round(self) -> None:
         self._journal.unlink(missing_ok=True)
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def kill_point(name: str) -> None:
+    """Crash-recovery tests name a point where the process kills itself (SIGKILL)
+    through MIRROR_TEST_KILL_AT; without it this does nothing."""
+    if os.environ.get("MIRROR_TEST_KILL_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import git
 
+from mirror.client.guard import kill_point
 from mirror.client.tree import MANAGED
 from mirror.errors import MirrorError, MirrorStateError
 
@@ -46,11 +47,14 @@ class History:
     """The repository holding the mirror folder `root` (created if there is none)."""
 
     def __init__(self, root: Path) -> None:
+        self.created_folder = not root.exists()
+        self.created_repo = False
         root.mkdir(parents=True, exist_ok=True)
         try:
             self.repo = git.Repo(root, search_parent_directories=True)
         except git.InvalidGitRepositoryError:
             self.repo = git.Repo.init(root, initial_branch="main")
+            self.created_repo = True
         self.top = Path(self.repo.working_tree_dir or root).resolve()
         relative = root.resolve().relative_to(self.top).as_posix()
         self.prefix = "" if relative == "." else relative + "/"
@@ -111,6 +115,7 @@ class History:
             "commit-tree", tree, *parents, stdin=message.encode(), env=identity
         ).strip()
         self._run(["update-ref", "-m", "mirror: sync round", "HEAD", commit, head or _ZERO])
+        kill_point("after-update-ref")
         if clean:
             os.replace(index, self.git_dir / "index")
         else:
@@ -130,6 +135,15 @@ class History:
         else:
             self._run(["rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", *self.managed])
         self._run(["clean", "-f", "-d", "-q", "--", *self.managed])
+
+    def forget_if_new(self, root: Path) -> None:
+        """After a first round that failed: remove the folder or repository this run made."""
+        if self.head() is not None:
+            return
+        if self.created_folder:
+            shutil.rmtree(root, ignore_errors=True)
+        elif self.created_repo:
+            shutil.rmtree(root / ".git", ignore_errors=True)
 
     def log_tokens(self) -> list[str]:
         out = self._git("log", "--format=%(trailers:key=Sync-Token,valueonly)", "--", *self.managed)

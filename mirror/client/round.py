@@ -8,8 +8,6 @@ tallied, with the first few changes kept in detail for the commit message.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -18,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mirror.client import tree as paths
+from mirror.client.guard import kill_point
 from mirror.client.source import SyncSource, SyncStart
 from mirror.client.tree import MirrorTree
 from mirror.wire import canonical_json
@@ -197,9 +196,3 @@ class Round:
         if path.startswith(paths.ASSETS + "/"):
             return self._localized(item, "title")
         return self._entry_title(item, path.split("/")[1])
-
-
-def kill_point(name: str) -> None:
-    """Crash-recovery tests name a point where the process kills itself (SIGKILL)."""
-    if os.environ.get("MIRROR_TEST_KILL_AT") == name:
-        os.kill(os.getpid(), signal.SIGKILL)

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from mirror.client import tree as paths
-from mirror.client.guard import RoundGuard
+from mirror.client.guard import RoundGuard, kill_point
 from mirror.client.history import DEFAULT_AUTHOR, Author, History
-from mirror.client.round import Progress, Round, RoundResult, kill_point
+from mirror.client.round import Progress, Round, RoundResult
 from mirror.client.source import (
     Origin,
     ResponseTooBig,
@@ -80,7 +80,19 @@ def run_sync(options: SyncOptions) -> SyncReport:
     author = _author(options.author)
     if options.dry_run:
         return _dry_run(options, started)
+    if not (options.directory / paths.STATE).exists():
+        _source(_resolve(options, None), options).close()  # usage errors before any write
     history = History(options.directory)
+    try:
+        return _sync_round(options, history, author, started)
+    except BaseException:
+        history.forget_if_new(options.directory)
+        raise
+
+
+def _sync_round(
+    options: SyncOptions, history: History, author: Author, started: float
+) -> SyncReport:
     tree = MirrorTree(options.directory)
     with RoundGuard(history.git_dir, history.prefix) as guard:
         recovered = _recover(history, guard, options)

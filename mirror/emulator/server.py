@@ -68,8 +68,10 @@ class Emulator:
         self._server = _Server((self.config.host, self.config.port), _Handler)
         self._server.emulator = self
         self._thread: threading.Thread | None = None
-        # Requests seen, by the last segment of their path ("sync", "locales", ...).
+        # Requests seen, by the last segment of their path ("sync", "locales", ...),
+        # and responses sent, by status: for tests and benchmarks to read.
         self.request_counts: Counter[str] = Counter()
+        self.status_counts: Counter[int] = Counter()
         self._count_lock = threading.Lock()
 
     def count(self, path: str) -> None:
@@ -166,6 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.delay:
             time.sleep(fault.delay)
         self._send(response, drop=fault.drop and response.status == 200)
+        emulator.status_counts[response.status] += 1
         if emulator.config.log:
             elapsed = (time.perf_counter() - started) * 1000
             path = re.sub(r"access_token=[^&]*", "access_token=***", self.path)
