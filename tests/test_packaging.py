@@ -83,3 +83,15 @@ def test_serve_from_another_directory(installed: Path, tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_demo_from_another_directory(installed: Path, tmp_path: Path) -> None:
+    result = _run(installed, str(installed / "mirror"), "demo", "travel-guide", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    log = subprocess.run(
+        ["git", "-C", str(tmp_path / "travel-guide"), "log", "--oneline"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert len(log.splitlines()) == 5

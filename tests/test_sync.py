@@ -285,3 +285,32 @@ def test_filters_given_later_are_reported_not_silently_dropped(
     result = mirror(*sync_args(round0, tmp_path, "--limit", "5"))
     assert result.exit_code == 0
     assert "use --full" in result.stderr
+
+
+def test_deleting_an_item_the_mirror_never_had_is_not_an_error(
+    round0: Emulator, tmp_path: Path
+) -> None:
+    _sync(round0, tmp_path)
+    api = Api(round0)
+    fields = {"name": {"en-US": "Passing through"}}
+    api.write(
+        "PUT",
+        "entries",
+        "transient",
+        {"fields": fields},
+        headers={"X-Contentful-Content-Type": "author"},
+    )
+    api.write("DELETE", "entries", "transient")
+    api.write("DELETE", "assets", "porto-hero")
+    report = _sync(round0, tmp_path)
+    assert (report["added"], report["changed"], report["deleted"]) == (0, 0, 1)
+    assert report["items"] == 2
+
+
+def test_no_progress_or_noise_on_stderr_when_not_a_terminal(
+    round0: Emulator, tmp_path: Path
+) -> None:
+    result = mirror(*sync_args(round0, tmp_path))
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    assert result.stdout.startswith("synced wayfarer/master round 1: +59 ~0 -0")
