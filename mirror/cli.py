@@ -270,8 +270,8 @@ def demo(directory: Path, verbose: bool) -> None:
 
     Starts the emulator in this process on a free port, syncs its initial content,
     then applies each later round of changes and syncs again, so that DIRECTORY
-    ends as a repository whose `git log -p` shows every round. DIRECTORY must be
-    new or empty.
+    ends as a repository of its own whose `git log -p` shows every round.
+    DIRECTORY must be new or empty.
 
     \b
     Example:

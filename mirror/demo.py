@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from mirror.client.history import init_repository
 from mirror.client.sync import SyncOptions, SyncReport, run_sync
 from mirror.emulator import Emulator, EmulatorConfig
 from mirror.errors import UsageError
@@ -15,6 +16,9 @@ DEMO_AUTHOR = "mirror demo <demo@localhost>"
 def run_demo(directory: Path, show: Callable[[str], None]) -> list[SyncReport]:
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise UsageError(f"{directory} is not empty; give mirror demo a new folder")
+    # Its own repository, even inside another work tree (such as a clone of mirror):
+    # the demo's commits must never land on someone else's branch.
+    init_repository(directory)
     reports = []
     with Emulator(EmulatorConfig(round=0)) as emulator:
         space = emulator.space

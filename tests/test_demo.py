@@ -28,6 +28,15 @@ def test_demo_leaves_a_repository_with_one_commit_per_round(tmp_path: Path) -> N
     assert '+      "fr-FR": "Quatre villes fluviales en dix jours"' in patch
 
 
+def test_demo_inside_another_repository_keeps_its_commits_to_itself(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    result = mirror("demo", str(tmp_path / "travel-guide"))
+    assert result.exit_code == 0, result.stderr
+    assert commit_count(tmp_path / "travel-guide") == 5
+    assert commit_count(tmp_path) == 0
+    assert (tmp_path / "travel-guide" / ".git").is_dir()
+
+
 def test_demo_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
     (tmp_path / "something").write_text("x")
     result = mirror("demo", str(tmp_path))

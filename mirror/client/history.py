@@ -43,6 +43,12 @@ class Author:
         return cls(name.strip(), email.strip())
 
 
+def init_repository(folder: Path) -> None:
+    """Make `folder` a repository of its own, even inside another work tree."""
+    folder.mkdir(parents=True, exist_ok=True)
+    git.Repo.init(folder, initial_branch="main")
+
+
 class History:
     """The repository holding the mirror folder `root` (created if there is none)."""
 
