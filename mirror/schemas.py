@@ -1,4 +1,9 @@
-"""The JSON Schemas in schemas/, loaded once and compiled into validators."""
+"""The JSON Schemas in schemas/, loaded once and compiled into validators.
+
+Two validators read the same files: fastjsonschema (compiled to Python code) on the
+hot path, because it is about 20x faster, and jsonschema, the reference, to explain
+what is wrong once something fails. A test proves the two agree.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import functools
 import json
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 from referencing import Registry, Resource
 
@@ -36,25 +42,41 @@ class Schemas:
         for name in SCHEMA_NAMES:
             path = schemas_dir() / f"{name}.json"
             documents[name] = json.loads(path.read_text(encoding="utf-8"))
+        self._documents = documents
+        self._by_uri = {doc["$id"]: doc for doc in documents.values()}
         registry: Registry[Any] = Registry().with_resources(
             (doc["$id"], Resource.from_contents(doc)) for doc in documents.values()
         )
-        self._validators = {
+        self._reference = {
             name: jsonschema.Draft202012Validator(doc, registry=registry)
             for name, doc in documents.items()
         }
+        self._fast: dict[str, Any] = {}
 
     def errors(self, name: str, value: Any) -> list[str]:
         """Every way `value` breaks schema `name`, as short readable lines."""
-        found = sorted(self._validators[name].iter_errors(value), key=_error_path)
+        found = sorted(self._reference[name].iter_errors(value), key=_error_path)
         return [_describe(error) for error in found]
 
     def first_error(self, name: str, value: Any) -> str | None:
-        error = jsonschema.exceptions.best_match(self._validators[name].iter_errors(value))
-        return None if error is None else _describe(error)
+        """None when `value` is valid, else the most telling error."""
+        if self.is_valid(name, value):
+            return None
+        error = jsonschema.exceptions.best_match(self._reference[name].iter_errors(value))
+        return "invalid" if error is None else _describe(error)
 
     def is_valid(self, name: str, value: Any) -> bool:
-        return bool(self._validators[name].is_valid(value))
+        try:
+            self._compiled(name)(value)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
+
+    def _compiled(self, name: str) -> Any:
+        if name not in self._fast:
+            handlers = {"https": self._by_uri.__getitem__}
+            self._fast[name] = fastjsonschema.compile(self._documents[name], handlers=handlers)
+        return self._fast[name]
 
 
 def _error_path(error: jsonschema.ValidationError) -> str:

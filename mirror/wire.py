@@ -6,6 +6,8 @@ import json
 import re
 from typing import Any
 
+import orjson
+
 DELIVERY_MEDIA_TYPE = "application/vnd.contentful.delivery.v1+json"
 MANAGEMENT_MEDIA_TYPE = "application/vnd.contentful.management.v1+json"
 
@@ -36,10 +38,24 @@ def canonical_json(value: Any) -> bytes:
     The same value always gives the same bytes, so re-syncing unchanged content
     changes nothing and a diff shows only what changed.
     """
-    text = json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False)
-    return text.encode("utf-8") + b"\n"
+    try:
+        return orjson.dumps(value, option=_CANONICAL)
+    except TypeError:  # integers beyond 64 bits, which orjson refuses
+        text = json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False)
+        return text.encode("utf-8") + b"\n"
+
+
+_CANONICAL = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE
 
 
 def compact_json(value: Any) -> bytes:
     """The bytes the emulator sends: compact, UTF-8."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def parse_json(raw: bytes) -> Any:
+    """Parse JSON bytes; raises ValueError on malformed input."""
+    return orjson.loads(raw)

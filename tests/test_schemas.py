@@ -157,3 +157,63 @@ def test_error_body_shape() -> None:
 def test_link_shape() -> None:
     assert schemas().errors("link", {"sys": {"type": "Link", "linkType": "Entry", "id": "a"}}) == []
     assert schemas().errors("link", {"sys": {"type": "Link", "id": "a"}})
+
+
+def _negative_cases() -> list[tuple[str, Any]]:
+    cases: list[tuple[str, Any]] = []
+    for bad_id in ["", ".", "..", "a/b", "../x", "a b", "é", "x" * 65, "a\\b", 7, None]:
+        cases.append(("entry", _entry_with(["sys", "id"], bad_id)))
+    for key in ("id", "type"):
+        cases += [
+            ("entry", _entry_with(["sys", key], _DELETE)),
+            ("sync_item", _entry_with(["sys", key], _DELETE)),
+        ]
+    cases.append(("entry", _entry_with(["sys", "contentType"], _DELETE)))
+    cases.append(("entry", _entry_with(["sys", "contentType", "sys", "id"], "../etc")))
+    for fields in (
+        {"name": "Lisbon"},
+        {"name": ["en-US", "Lisbon"]},
+        {"name": None},
+        ["name"],
+        "x",
+    ):
+        cases.append(("entry", _entry_with(["fields"], fields)))
+    page: dict[str, Any] = {"sys": {"type": "Array"}, "items": [ENTRY]}
+    cases += [
+        ("sync_page", page),
+        ("sync_page", {**page, "nextPageUrl": "https://x/a", "nextSyncUrl": "https://x/b"}),
+        (
+            "sync_page",
+            {
+                **page,
+                "items": [_entry_with(["sys", "type"], "Mystery")],
+                "nextSyncUrl": "https://x/?sync_token=a",
+            },
+        ),
+        ("deleted_entry", {"sys": {"id": "..", "type": "DeletedEntry"}}),
+        ("error", {"sys": {"type": "Error"}}),
+        ("link", {"sys": {"type": "Link", "id": "a"}}),
+    ]
+    return cases
+
+
+def _positive_cases() -> list[tuple[str, Any]]:
+    cases = [
+        (kind, body)
+        for kind in ("sync_page", "content_type", "locale", "locale_collection")
+        for body in _bodies(kind)
+    ]
+    items = [item for page in _bodies("sync_page") for item in page["items"]]
+    return cases + [("sync_item", item) for item in items] + [("entry", ENTRY)]
+
+
+def test_the_fast_validator_agrees_with_the_reference() -> None:
+    """fastjsonschema (the hot path) and jsonschema (the reference) read the same files;
+    they must reach the same verdict on every case the tests know."""
+    cases = [(kind, value, True) for kind, value in _positive_cases()]
+    cases += [(kind, value, False) for kind, value in _negative_cases()]
+    assert len(cases) > 600
+    for kind, value, expected in cases:
+        assert schemas().is_valid(kind, value) is expected, (kind, value)
+        assert (schemas().errors(kind, value) == []) is expected, (kind, value)
+        assert (schemas().first_error(kind, value) is None) is expected

@@ -19,7 +19,7 @@ import requests
 from mirror import __version__
 from mirror.errors import AuthError, InvalidData, MirrorError, SourceUnavailable, UsageError
 from mirror.schemas import schemas
-from mirror.wire import TOKEN_PATTERN
+from mirror.wire import TOKEN_PATTERN, parse_json
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 RESPONSE_TOO_BIG = "Response size too big"
@@ -193,7 +193,7 @@ class SyncSource:
     def _get_json(self, url: str, params: dict[str, str], sync: bool = False) -> Any:
         response = self._get(url, params, sync)
         try:
-            return response.json()
+            return parse_json(response.content)
         except ValueError:
             raise InvalidData(f"the source sent malformed JSON for {urlsplit(url).path}") from None
 
