@@ -76,6 +76,25 @@ def cli() -> None:
     help='Larger sync pages get 400 "Response size too big", as from Contentful.',
 )
 @click.option(
+    "--synthetic",
+    type=click.IntRange(min=1),
+    help="Serve a generated space of N entries (and N/10 assets) instead of a folder.",
+)
+@click.option(
+    "--synthetic-rounds",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Rounds of random changes after the synthetic space's initial content.",
+)
+@click.option(
+    "--synthetic-changes",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Changes (edits, additions, deletions) in each synthetic round.",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="First stdout line: connection facts as JSON."
 )
 @click.option("-q", "--quiet", is_flag=True, help="Do not log requests to stderr.")
@@ -92,13 +111,18 @@ def serve(
     drop_rate: float,
     seed: int,
     max_response_bytes: int,
+    synthetic: int | None,
+    synthetic_rounds: int,
+    synthetic_changes: int,
     as_json: bool,
     quiet: bool,
 ) -> None:
     """Serve a local emulator of Contentful's Sync API until interrupted.
 
     SPACE_DIR is a space folder (see sample_space/README.md); the default is the
-    bundled travel-guide sample space. Reads need the delivery token, as a
+    bundled travel-guide sample space; --synthetic N serves a generated space of
+    any size instead (the same --seed gives the same space and the same rounds of
+    random changes). Reads need the delivery token, as a
     `Authorization: Bearer` header or an access_token query parameter; writes
     (PUT/DELETE .../entries/ID and .../assets/ID) need the management token.
 
@@ -110,6 +134,10 @@ def serve(
     """
     from mirror.emulator import Emulator, EmulatorConfig
     from mirror.emulator.faults import FaultPlan
+    from mirror.emulator.synthetic import SyntheticSpace
+
+    if synthetic and space_dir:
+        raise click.UsageError("give a SPACE_DIR or --synthetic N, not both")
 
     def log(line: str) -> None:
         click.echo(line, err=True)
@@ -127,6 +155,9 @@ def serve(
     )
 
     def start() -> None:
+        if synthetic:
+            generated = SyntheticSpace(synthetic, seed, synthetic_rounds, synthetic_changes)
+            config.space = generated.definition()
         emulator = Emulator(config)
         facts = emulator.facts()
         if as_json:

@@ -14,6 +14,11 @@ from types import TracebackType
 from mirror.errors import MirrorStateError
 
 
+def mirror_key(prefix: str) -> str:
+    """A short name for the mirror at `prefix` in its repository (several may share one)."""
+    return hashlib.sha1(prefix.encode()).hexdigest()[:12] if prefix else "root"
+
+
 class RoundGuard:
     """`with RoundGuard(git_dir, prefix) as guard:` holds the mirror's lock.
 
@@ -22,9 +27,9 @@ class RoundGuard:
     """
 
     def __init__(self, git_dir: Path, prefix: str) -> None:
-        key = hashlib.sha1(prefix.encode()).hexdigest()[:12] if prefix else "root"
-        self.folder = git_dir / "mirror" / key
+        self.folder = git_dir / "mirror" / mirror_key(prefix)
         self.scratch = self.folder / "scratch"
+        self.spool = self.scratch / "changes"
         self._journal = self.folder / "round-in-progress"
         self._handle: int | None = None
 

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import git
 
-from mirror.client.guard import kill_point
+from mirror.client.guard import kill_point, mirror_key
+from mirror.client.packer import Packer, read_spool
 from mirror.client.tree import MANAGED
 from mirror.errors import MirrorError, MirrorStateError
 
 DEFAULT_AUTHOR = "mirror <mirror@localhost>"
 _ZERO = "0" * 40
+_EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 _GIT_ENV_DROP = (
     "GIT_DIR",
     "GIT_WORK_TREE",
@@ -41,6 +43,11 @@ class Author:
         if not name.strip() or not email or "<" in email or ">" in email or "\n" in text:
             raise ValueError(f'author {text!r} is not of the form "Name <email>"')
         return cls(name.strip(), email.strip())
+
+
+def _git_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _GIT_ENV_DROP}
+    return {**env, "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
 
 
 def init_repository(folder: Path) -> None:
@@ -85,48 +92,30 @@ class History:
         )
         return [entry[3:] for entry in out.split("\0") if entry]
 
-    def commit(self, touched_file: Path, message: str, author: Author, scratch: Path) -> str | None:
-        """Commit the paths listed (NUL-separated, mirror-relative) in `touched_file`.
+    def packer(self, spool: Path) -> Packer:
+        """A fast-import stream for one round's files (see mirror.client.packer)."""
+        return Packer(self._command(), self.top, self._env(), spool)
 
-        Returns the new commit, or None when the tree is unchanged. HEAD moves in one
-        atomic step (update-ref), which is the round's checkpoint.
+    def commit(self, packer: Packer, spool: Path, message: str, author: Author) -> str | None:
+        """Commit the round's spooled changes; None when they change no file.
+
+        HEAD moves in one atomic step (update-ref): that is the round's checkpoint.
+        The index then learns the new files, for the mirror's paths only.
         """
         head = self.head()
-        index = scratch / "index"
-        clean = self._index_matches_head(head)
-        if clean and (self.git_dir / "index").exists():
-            shutil.copyfile(self.git_dir / "index", index)  # keeps stat data: no rehash
-        else:
-            self._run(["read-tree", head or "--empty"], env={"GIT_INDEX_FILE": str(index)})
-        paths = self._repo_paths(touched_file)
-        self._run(
-            ["update-index", "--add", "--remove", "-z", "--stdin"],
-            stdin=paths,
-            env={"GIT_INDEX_FILE": str(index)},
-        )
-        tree = self._git("write-tree", env={"GIT_INDEX_FILE": str(index)}).strip()
-        if tree == (
-            self._git("rev-parse", f"{head}^{{tree}}").strip() if head else _empty_tree(self)
-        ):
-            index.unlink()
+        pending = f"refs/mirror/{mirror_key(self.prefix)}/pending"
+        self._run(["update-ref", "-d", pending], check=False)
+        packer.finish(pending, head, self.prefix, (author.name, author.email), message)
+        commit = self._git("rev-parse", pending).strip()
+        self._run(["update-ref", "-d", pending])
+        old_tree = self._git("rev-parse", f"{head}^{{tree}}").strip() if head else _EMPTY_TREE
+        if self._git("rev-parse", f"{commit}^{{tree}}").strip() == old_tree:
             return None
-        identity = {
-            "GIT_AUTHOR_NAME": author.name,
-            "GIT_AUTHOR_EMAIL": author.email,
-            "GIT_COMMITTER_NAME": author.name,
-            "GIT_COMMITTER_EMAIL": author.email,
-        }
-        parents = ["-p", head] if head else []
-        commit = self._git(
-            "commit-tree", tree, *parents, stdin=message.encode(), env=identity
-        ).strip()
         self._run(["update-ref", "-m", "mirror: sync round", "HEAD", commit, head or _ZERO])
         kill_point("after-update-ref")
-        if clean:
-            os.replace(index, self.git_dir / "index")
-        else:
-            index.unlink()
-            self._run(["update-index", "--add", "--remove", "-z", "--stdin"], stdin=paths)
+        changed = dict.fromkeys(self.prefix + path for _, _, path in read_spool(spool))
+        paths = b"".join(path.encode() + b"\0" for path in changed)
+        self._run(["update-index", "--add", "--remove", "-z", "--stdin"], stdin=paths)
         return commit
 
     def restore(self) -> None:
@@ -157,15 +146,22 @@ class History:
 
     # -- plumbing --------------------------------------------------------------
 
-    def _index_matches_head(self, head: str | None) -> bool:
-        if head is None:
-            return not (self.git_dir / "index").exists() or not self._git("ls-files").strip()
-        return self._run(["diff-index", "--cached", "--quiet", head], check=False).returncode == 0
+    @staticmethod
+    def _command() -> list[str]:
+        # The machine's git config must not change what a round writes.
+        return [
+            "git",
+            "-c",
+            "commit.gpgSign=false",
+            "-c",
+            "core.autocrlf=false",
+            "-c",
+            "core.safecrlf=false",
+        ]
 
-    def _repo_paths(self, touched_file: Path) -> bytes:
-        raw = touched_file.read_bytes() if touched_file.exists() else b""
-        prefix = self.prefix.encode()
-        return b"".join(prefix + p + b"\0" for p in raw.split(b"\0") if p)
+    @staticmethod
+    def _env() -> dict[str, str]:
+        return _git_env()
 
     def _git(
         self, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
@@ -204,7 +200,3 @@ class History:
                 )
             raise MirrorError(f"git {args[0]} failed: {first}")
         return result
-
-
-def _empty_tree(history: History) -> str:
-    return history._git("hash-object", "-t", "tree", "--stdin", stdin=b"").strip()

@@ -1,8 +1,9 @@
 """One sync round: fetch what the source sends and apply it to the tree, page by page.
 
 Pages are written as they arrive, so memory is bounded by a page, not by the
-space. Every path touched is spooled to a file for the commit; what changed is
-tallied, with the first few changes kept in detail for the commit message.
+space. Every changed file also goes to a sink (the packer, which streams it into
+Git); what changed is tallied, with the first changes kept in detail for the
+commit message.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from mirror.client import tree as paths
 from mirror.client.guard import kill_point
@@ -50,13 +50,21 @@ class RoundResult:
 Progress = Callable[[RoundResult, float], None]
 
 
+class ChangeSink(Protocol):
+    """Where the round's changed files go besides the work tree (the packer)."""
+
+    def add(self, path: str, data: bytes) -> None: ...
+
+    def remove(self, path: str) -> None: ...
+
+
 class Round:
     def __init__(
         self,
         source: SyncSource,
         tree: MirrorTree,
         start: SyncStart,
-        spool: Path | None,
+        sink: ChangeSink | None,
         full: bool = False,
         progress: Progress | None = None,
     ) -> None:
@@ -66,30 +74,26 @@ class Round:
         self.full = full
         self.progress = progress
         self.result = RoundResult(limit=start.limit)
-        self._spool = open(spool, "ab") if spool else None  # noqa: SIM115 - closed in run()
+        self.sink = sink
         self._titles: dict[str, str | None] = {}
         self._default_locale = "en-US"
         self._seen: set[str] = set()
 
     def run(self) -> RoundResult:
-        try:
-            self._apply_model()
-            started = time.monotonic()
-            for page in self.source.pages(self.start):
-                for item in page.items:
-                    self._apply_item(item)
-                self.result.pages += 1
-                self.result.items += len(page.items)
-                self.result.token = page.next_token
-                if self.progress:
-                    self.progress(self.result, time.monotonic() - started)
-                kill_point(f"page-{self.result.pages}")
-            if self.full:
-                self._remove_unseen()
-            return self.result
-        finally:
-            if self._spool:
-                self._spool.close()
+        self._apply_model()
+        started = time.monotonic()
+        for page in self.source.pages(self.start):
+            for item in page.items:
+                self._apply_item(item)
+            self.result.pages += 1
+            self.result.items += len(page.items)
+            self.result.token = page.next_token
+            if self.progress:
+                self.progress(self.result, time.monotonic() - started)
+            kill_point(f"page-{self.result.pages}")
+        if self.full:
+            self._remove_unseen()
+        return self.result
 
     # -- the content model -----------------------------------------------------
 
@@ -152,14 +156,19 @@ class Round:
     def _write(self, path: str, value: Any, kind: str, title: str | None = None) -> None:
         if self.full:
             self._seen.add(path)
-        action = self.tree.write(path, canonical_json(value))
+        data = canonical_json(value)
+        action = self.tree.write(path, data)
         if action:
             self._record(FileChange(action, path, title), kind)
+            if self.sink:
+                self.sink.add(path, data)
 
     def _remove(self, path: str, kind: str) -> None:
         old = self.tree.remove(path)
         if old is not None:
             self._record(FileChange("-", path, self._title_of_file(path, old)), kind)
+            if self.sink:
+                self.sink.remove(path)
 
     def _record(self, change: FileChange, kind: str) -> None:
         result = self.result
@@ -168,8 +177,6 @@ class Round:
             result.kinds[kind] += 1 if change.action == "+" else -1
         if len(result.details) < DETAIL_LIMIT:
             result.details.append(change)
-        if self._spool:
-            self._spool.write(change.path.encode() + b"\0")
 
     # -- titles for the commit message -------------------------------------------
 

@@ -13,6 +13,7 @@ from typing import Any
 from mirror.client import tree as paths
 from mirror.client.guard import RoundGuard, kill_point
 from mirror.client.history import DEFAULT_AUTHOR, Author, History
+from mirror.client.packer import Packer
 from mirror.client.round import Progress, Round, RoundResult
 from mirror.client.source import (
     Origin,
@@ -109,10 +110,15 @@ def _sync_round(
         config = _resolve(options, state)
         source = _source(config, options)
         guard.begin_round()
+        packer: list[Packer] = []
         try:
-            result, config = _fetch(source, tree, config, options, history, guard)
-            report = _finish(result, config, state, tree, history, guard, author, started)
+            result, config = _fetch(source, tree, config, options, history, guard, packer)
+            report = _finish(
+                result, config, state, tree, history, guard, packer[0], author, started
+            )
         except BaseException:
+            for stream in packer:
+                stream.abort()
             history.restore()
             guard.end_round()
             raise
@@ -141,12 +147,16 @@ def _fetch(
     options: SyncOptions,
     history: History,
     guard: RoundGuard,
+    packer: list[Packer],
 ) -> tuple[RoundResult, MirrorState]:
-    """Run the round; an initial sync whose page is too big restarts with a smaller limit."""
+    """Run the round; an initial sync whose page is too big restarts with a smaller limit.
+
+    `packer` holds the round's fast-import stream, so that the caller can abort it.
+    """
     while True:
         start = _start(config, options)
-        spool = guard.scratch / "touched"
-        round_ = Round(source, tree, start, spool, options.full, options.progress)
+        packer[:] = [history.packer(guard.spool)]
+        round_ = Round(source, tree, start, packer[0], options.full, options.progress)
         try:
             return round_.run(), config
         except ResponseTooBig:
@@ -161,6 +171,7 @@ def _fetch(
                 f"a page at limit {start.limit} was too big for the source; "
                 f"restarting the initial sync with limit {smaller}"
             )
+            packer[0].abort()
             history.restore()
             tree.forget_folders()
             guard.begin_round()
@@ -179,6 +190,7 @@ def _finish(
     tree: MirrorTree,
     history: History,
     guard: RoundGuard,
+    packer: Packer,
     author: Author,
     started: float,
 ) -> SyncReport:
@@ -188,17 +200,18 @@ def _finish(
         counts[kind] += delta
     config.counts = dict(sorted({**counts, **result.model}.items()))
     if not result.changed:
+        packer.abort()
         guard.end_round()  # nothing was written: a new token alone is not worth a commit
         return _report(
             "up-to-date", config, result, None, started, previous.round if previous else 0
         )
     config.round = (previous.round if previous else 0) + 1
-    tree.write(paths.STATE, config.to_bytes())
-    with open(guard.scratch / "touched", "ab") as spool:
-        spool.write(paths.STATE.encode() + b"\0")
+    state_bytes = config.to_bytes()
+    tree.write(paths.STATE, state_bytes)
+    packer.add(paths.STATE, state_bytes)
     message = commit_message(config, result)
     kill_point("before-commit")
-    commit = history.commit(guard.scratch / "touched", message, author, guard.scratch)
+    commit = history.commit(packer, guard.spool, message, author)
     kill_point("after-commit")
     guard.end_round()
     return _report("synced", config, result, commit, started, config.round)

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from mirror.emulator import validation
 from mirror.emulator.faults import Fault, FaultInjector, FaultPlan
-from mirror.emulator.space import load_space
+from mirror.emulator.space import SpaceDefinition, load_space
 from mirror.emulator.store import HOST_PLACEHOLDER, ContentStore, NotFound
 from mirror.emulator.sync import SyncQueryError, answer_sync
 from mirror.resources import sample_space_dir
@@ -41,6 +41,7 @@ class EmulatorConfig:
     access_token: str | None = None  # None: the space folder's
     management_token: str | None = None
     faults: FaultPlan = field(default_factory=FaultPlan)
+    space: SpaceDefinition | None = None  # given: serve this instead of a folder
     max_response_bytes: int = MAX_RESPONSE_BYTES
     log: Callable[[str], None] | None = None
 
@@ -59,7 +60,7 @@ class Emulator:
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:
         self.config = config or EmulatorConfig()
-        space = load_space(self.config.space_dir or sample_space_dir())
+        space = self.config.space or load_space(self.config.space_dir or sample_space_dir())
         self.store = ContentStore(space, self.config.round)
         self.space = space
         self.access_token = self.config.access_token or space.access_token

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +32,7 @@ class Change:
 
 @dataclass
 class SpaceDefinition:
-    folder: Path
+    folder: Path | None  # None: made in memory (a synthetic space)
     id: str
     name: str
     environment: str
@@ -40,11 +41,16 @@ class SpaceDefinition:
     starts_at: datetime
     locales: list[dict[str, Any]]
     content_types: dict[str, dict[str, Any]]
-    rounds: list[list[Change]] = field(default_factory=list)
+    rounds: list[Sequence[Change]] = field(default_factory=list)
     round_notes: list[str] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)  # in-memory asset files
 
     def read_file(self, relative: str) -> bytes:
-        """A file the space folder ships (asset bytes); never one outside it."""
+        """A file the space ships (asset bytes); never one outside its folder."""
+        if relative in self.files:
+            return self.files[relative]
+        if self.folder is None:
+            raise SpaceFolderError(f"{relative}: no such file")
         path = (self.folder / relative).resolve()
         if self.folder.resolve() not in path.parents:
             raise SpaceFolderError(f"{relative}: outside the space folder")

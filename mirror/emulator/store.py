@@ -23,7 +23,7 @@ from mirror.emulator import validation
 from mirror.emulator.media import guess_content_type, image_size
 from mirror.emulator.space import Change, SpaceDefinition, SpaceFolderError
 from mirror.emulator.tokens import SyncFilter
-from mirror.wire import compact_json, link
+from mirror.wire import compact_json, link, parse_json
 
 # Asset URLs are stored with this stand-in for host:port, replaced per response,
 # so one stored body serves whatever address a client used to reach us.
@@ -44,13 +44,20 @@ class Event:
 
 @dataclass
 class Item:
+    """An item's identity and latest published bytes; its fields are parsed from
+    those bytes when needed, so a 100k-item space costs bytes, not object trees."""
+
     kind: str
     id: str
     content_type: str | None
-    fields: dict[str, Any]
     created_at: str
     revision: int
     deleted: bool = False
+    body: bytes = b""
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        return dict(parse_json(self.body).get("fields") or {})
 
 
 @dataclass(frozen=True)
@@ -152,7 +159,7 @@ class ContentStore:
             item = self._items.get((kind, item_id))
             if item is None or item.deleted:
                 raise NotFound(f"{kind} {item_id}")
-            return self._item_json(item, item.created_at)
+            return dict(parse_json(item.body))
 
     # -- reads -----------------------------------------------------------------
 
@@ -249,19 +256,15 @@ class ContentStore:
         item = self._items.get((kind, item_id))
         created = item is None or item.deleted
         if item is None or item.deleted:
-            item = Item(kind, item_id, content_type, fields, when, 0)
+            item = Item(kind, item_id, content_type, when, 0)
             self._items[(kind, item_id)] = item
-        item.fields = fields
         item.revision += 1
-        body = self._item_json(item, when)
-        self._append(item, body)
-        return body, created
-
-    def _item_json(self, item: Item, updated_at: str) -> dict[str, Any]:
-        sys = self._sys(item, item.kind, updated_at)
+        sys = self._sys(item, item.kind, when)
         if item.kind == "Entry":
             sys["contentType"] = link("ContentType", str(item.content_type))
-        return {"metadata": {"tags": []}, "sys": sys, "fields": item.fields}
+        body = {"metadata": {"tags": []}, "sys": sys, "fields": fields}
+        self._append(item, body)
+        return body, created
 
     def _sys(self, item: Item, type_: str, updated_at: str) -> dict[str, Any]:
         return {
@@ -276,6 +279,8 @@ class ContentStore:
 
     def _append(self, item: Item, body: dict[str, Any]) -> None:
         data = compact_json(body)
+        if not item.deleted:
+            item.body = data
         seq = len(self._events) + 1
         event = Event(seq, item.kind, item.id, item.content_type, item.deleted, data)
         self._events.append(event)
