@@ -13,14 +13,12 @@ from pathlib import Path
 
 import git
 
-from mirror.client.guard import kill_point, mirror_key
-from mirror.client.packer import Packer, read_spool
+from mirror.client.guard import kill_point
+from mirror.client.packer import Packer, TreeWriter, read_spool
 from mirror.client.tree import MANAGED
 from mirror.errors import MirrorError, MirrorStateError
 
 DEFAULT_AUTHOR = "mirror <mirror@localhost>"
-_ZERO = "0" * 40
-_EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 _GIT_ENV_DROP = (
     "GIT_DIR",
     "GIT_WORK_TREE",
@@ -72,6 +70,7 @@ class History:
         relative = root.resolve().relative_to(self.top).as_posix()
         self.prefix = "" if relative == "." else relative + "/"
         self.git_dir = Path(self._git("rev-parse", "--absolute-git-dir").strip())
+        self.object_format = self._git("rev-parse", "--show-object-format").strip() or "sha1"
 
     def path(self, relative: str) -> str:
         """A mirror path as the repository names it."""
@@ -94,7 +93,7 @@ class History:
 
     def packer(self, spool: Path) -> Packer:
         """A fast-import stream for one round's files (see mirror.client.packer)."""
-        return Packer(self._command(), self.top, self._env(), spool)
+        return Packer(self._command(), self.top, self._env(), spool, self.object_format)
 
     def commit(self, packer: Packer, spool: Path, message: str, author: Author) -> str | None:
         """Commit the round's spooled changes; None when they change no file.
@@ -103,18 +102,30 @@ class History:
         The index then learns the new files, for the mirror's paths only.
         """
         head = self.head()
-        pending = f"refs/mirror/{mirror_key(self.prefix)}/pending"
-        self._run(["update-ref", "-d", pending], check=False)
-        packer.finish(pending, head, self.prefix, (author.name, author.email), message)
-        commit = self._git("rev-parse", pending).strip()
-        self._run(["update-ref", "-d", pending])
-        old_tree = self._git("rev-parse", f"{head}^{{tree}}").strip() if head else _EMPTY_TREE
-        if self._git("rev-parse", f"{commit}^{{tree}}").strip() == old_tree:
+        packer.finish()
+        changes = {self.prefix + path: object_id for path, object_id in read_spool(spool)}
+        root = self._git("rev-parse", f"{head}^{{tree}}").strip() if head else None
+        writer = TreeWriter(self._command(), self.top, self._env(), self._output)
+        try:
+            tree = writer.build(root, changes) or self._output(["mktree"], b"").decode().strip()
+        finally:
+            writer.close()
+        if tree == root or (root is None and not changes):
             return None
-        self._run(["update-ref", "-m", "mirror: sync round", "HEAD", commit, head or _ZERO])
+        identity = {
+            "GIT_AUTHOR_NAME": author.name,
+            "GIT_AUTHOR_EMAIL": author.email,
+            "GIT_COMMITTER_NAME": author.name,
+            "GIT_COMMITTER_EMAIL": author.email,
+        }
+        parents = ["-p", head] if head else []
+        commit = self._git("commit-tree", tree, *parents, stdin=message.encode(), env=identity)
+        commit = commit.strip()
+        self._run(
+            ["update-ref", "-m", "mirror: sync round", "HEAD", commit, head or "0" * len(commit)]
+        )
         kill_point("after-update-ref")
-        changed = dict.fromkeys(self.prefix + path for _, _, path in read_spool(spool))
-        paths = b"".join(path.encode() + b"\0" for path in changed)
+        paths = b"".join(path.encode() + b"\0" for path in changes)
         self._run(["update-index", "--add", "--remove", "-z", "--stdin"], stdin=paths)
         return commit
 
@@ -162,6 +173,9 @@ class History:
     @staticmethod
     def _env() -> dict[str, str]:
         return _git_env()
+
+    def _output(self, args: list[str], stdin: bytes) -> bytes:
+        return self._run(args, stdin=stdin).stdout
 
     def _git(
         self, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None

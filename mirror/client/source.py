@@ -7,7 +7,9 @@ Failures come out as MirrorError subclasses after bounded retries.
 
 from __future__ import annotations
 
+import queue
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -139,7 +141,44 @@ class SyncSource:
     # -- the Sync API ----------------------------------------------------------
 
     def pages(self, start: SyncStart) -> Iterator[Page]:
-        """Every page of one sync, from `start` to the page carrying nextSyncUrl."""
+        """Every page of one sync, from `start` to the page carrying nextSyncUrl.
+
+        A fetcher thread gets, parses and checks the next page while the caller
+        writes this one; at most two pages wait, so memory stays bounded by pages.
+        """
+        waiting: queue.Queue[Page | BaseException | None] = queue.Queue(maxsize=2)
+        stop = threading.Event()
+
+        def hand_over(value: Page | BaseException | None) -> bool:
+            while not stop.is_set():
+                try:
+                    waiting.put(value, timeout=0.05)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def fetch() -> None:
+            try:
+                for page in self._fetch_pages(start):
+                    if not hand_over(page):
+                        return
+                hand_over(None)
+            except BaseException as error:  # handed to the caller, raised there
+                hand_over(error)
+
+        fetcher = threading.Thread(target=fetch, name="page-fetcher", daemon=True)
+        fetcher.start()
+        try:
+            while (value := waiting.get()) is not None:
+                if isinstance(value, BaseException):
+                    raise value
+                yield value
+        finally:
+            stop.set()
+            fetcher.join(timeout=self.policy.timeout + 15)
+
+    def _fetch_pages(self, start: SyncStart) -> Iterator[Page]:
         params = start.params()
         while True:
             body = self._get_json(self.origin.url("/sync"), params, sync=start.token is not None)

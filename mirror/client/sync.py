@@ -173,7 +173,6 @@ def _fetch(
             )
             packer[0].abort()
             history.restore()
-            tree.forget_folders()
             guard.begin_round()
             config.limit = smaller
         except TokenRejected as error:

@@ -47,41 +47,61 @@ class MirrorTree:
 
     def __init__(self, root: Path, dry_run: bool = False) -> None:
         self.root = root
+        self._root = str(root)
         self.dry_run = dry_run
-        self._made_dirs: set[str] = set()
-
-    def forget_folders(self) -> None:
-        """Folders may have been removed behind our back (a restore): create them anew."""
-        self._made_dirs.clear()
 
     def read(self, relative: str) -> bytes | None:
         try:
-            return (self.root / relative).read_bytes()
+            fd = os.open(os.path.join(self._root, relative), os.O_RDONLY)
         except FileNotFoundError:
             return None
+        try:
+            chunks = []
+            while chunk := os.read(fd, 1 << 16):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
 
     def exists(self, relative: str) -> bool:
-        return os.path.exists(os.path.join(self.root, relative))
+        return os.path.exists(os.path.join(self._root, relative))
 
     def write(self, relative: str, data: bytes) -> str | None:
         """Write `data`; returns "+" (new file), "~" (changed) or None (same bytes)."""
-        old = self.read(relative)
-        if old == data:
-            return None
-        if not self.dry_run:
-            folder = relative.rpartition("/")[0]
-            if folder and folder not in self._made_dirs:
-                (self.root / folder).mkdir(parents=True, exist_ok=True)
-                self._made_dirs.add(folder)
-            with open(os.path.join(self.root, relative), "wb") as handle:
-                handle.write(data)
-        return "+" if old is None else "~"
+        if self.dry_run:
+            old = self.read(relative)
+            return None if old == data else ("+" if old is None else "~")
+        path = os.path.join(self._root, relative)
+        try:
+            fd = self._create(path)  # a new file: nothing to read or compare
+            action = "+"
+        except FileExistsError:
+            if self.read(relative) == data:
+                return None
+            fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+            action = "~"
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        return action
+
+    @staticmethod
+    def _create(path: str) -> int:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        try:
+            return os.open(path, flags, 0o644)
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            return os.open(path, flags, 0o644)
 
     def remove(self, relative: str) -> bytes | None:
         """Remove a file; returns what it held, or None if there was none."""
         old = self.read(relative)
         if old is not None and not self.dry_run:
-            os.unlink(os.path.join(self.root, relative))
+            os.unlink(os.path.join(self._root, relative))
         return old
 
     def find_entry(self, entry_id: object) -> str | None:
