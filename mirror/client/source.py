@@ -7,11 +7,10 @@ Failures come out as MirrorError subclasses after bounded retries.
 
 from __future__ import annotations
 
-import queue
 import random
-import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -143,56 +142,31 @@ class SyncSource:
     def pages(self, start: SyncStart) -> Iterator[Page]:
         """Every page of one sync, from `start` to the page carrying nextSyncUrl.
 
-        A fetcher thread gets, parses and checks the next page while the caller
-        writes this one; at most two pages wait, so memory stays bounded by pages.
+        While the caller writes page k, a second thread downloads page k+1. Only
+        the download happens there (the GIL is free during socket I/O); parsing and
+        validation stay in this thread, so the two never fight over the GIL. The
+        next request goes out only after its URL passed the origin check.
         """
-        waiting: queue.Queue[Page | BaseException | None] = queue.Queue(maxsize=2)
-        stop = threading.Event()
-
-        def hand_over(value: Page | BaseException | None) -> bool:
-            while not stop.is_set():
-                try:
-                    waiting.put(value, timeout=0.05)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def fetch() -> None:
-            try:
-                for page in self._fetch_pages(start):
-                    if not hand_over(page):
-                        return
-                hand_over(None)
-            except BaseException as error:  # handed to the caller, raised there
-                hand_over(error)
-
-        fetcher = threading.Thread(target=fetch, name="page-fetcher", daemon=True)
-        fetcher.start()
+        url = self.origin.url("/sync")
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="page-download")
         try:
-            while (value := waiting.get()) is not None:
-                if isinstance(value, BaseException):
-                    raise value
-                yield value
+            pending = pool.submit(self._get, url, start.params(), start.token is not None)
+            while True:
+                body = self._parse(pending.result(), url)
+                last = isinstance(body, dict) and "nextSyncUrl" in body
+                token = self._token_of(_next_url(body))
+                if not last:
+                    pending = pool.submit(self._get, url, {"sync_token": token}, True)
+                error = schemas().first_error("sync_page", body)
+                if error:
+                    raise InvalidData(
+                        f"the source sent an invalid sync page: {_item_hint(body, error)}"
+                    )
+                yield Page(body["items"], token, last)
+                if last:
+                    return
         finally:
-            stop.set()
-            fetcher.join(timeout=self.policy.timeout + 15)
-
-    def _fetch_pages(self, start: SyncStart) -> Iterator[Page]:
-        params = start.params()
-        while True:
-            body = self._get_json(self.origin.url("/sync"), params, sync=start.token is not None)
-            error = schemas().first_error("sync_page", body)
-            if error:
-                raise InvalidData(
-                    f"the source sent an invalid sync page: {_item_hint(body, error)}"
-                )
-            last = "nextSyncUrl" in body
-            token = self._token_of(body["nextSyncUrl"] if last else body["nextPageUrl"])
-            yield Page(body["items"], token, last)
-            if last:
-                return
-            params = {"sync_token": token}
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def content_types(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
@@ -230,7 +204,10 @@ class SyncSource:
         return tokens[0]
 
     def _get_json(self, url: str, params: dict[str, str], sync: bool = False) -> Any:
-        response = self._get(url, params, sync)
+        return self._parse(self._get(url, params, sync), url)
+
+    @staticmethod
+    def _parse(response: requests.Response, url: str) -> Any:
         try:
             return parse_json(response.content)
         except ValueError:
@@ -292,6 +269,15 @@ class SyncSource:
                 f"{self.origin.base_url} answered {what} with a redirect; not followed"
             )
         raise MirrorError(f"{self.origin.base_url} answered {what} with HTTP {status}: {message}")
+
+
+def _next_url(body: Any) -> str:
+    """The page's nextPageUrl or nextSyncUrl, before the full schema check."""
+    if isinstance(body, dict):
+        for key in ("nextSyncUrl", "nextPageUrl"):
+            if isinstance(body.get(key), str):
+                return str(body[key])
+    raise InvalidData("the source sent a sync page with neither nextPageUrl nor nextSyncUrl")
 
 
 def _same_origin(next_url: Any, base: Any) -> bool:

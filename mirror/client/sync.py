@@ -213,6 +213,8 @@ def _finish(
     commit = history.commit(packer, guard.spool, message, author)
     kill_point("after-commit")
     guard.end_round()
+    if previous is not None:
+        history.tidy()  # after the initial sync there is nothing small to fold together
     return _report("synced", config, result, commit, started, config.round)
 
 
