@@ -47,6 +47,7 @@ class Run:
     seconds: float
     rss_mb: float
     git_mb: float | None = None
+    returncode: int = 0
 
 
 @dataclass
@@ -59,16 +60,30 @@ class Contestant:
         return statistics.median(values) if values else float("nan")
 
 
-def measure(command: list[str], env: dict[str, str] | None = None) -> Run:
-    """Wall time and peak RSS of one process (its own, from wait4)."""
+def measure(command: list[str], env: dict[str, str] | None = None, check: bool = True) -> Run:
+    """Wall time and peak RSS of one process.
+
+    The peak is the process's own VmHWM, read from /proc until it exits (it starts
+    anew at exec). wait4's ru_maxrss would also count the memory of the parent
+    that forked it, which is large when the parent is a test holding an emulator.
+    """
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
+    peak = 0
+    status_file = Path(f"/proc/{process.pid}/status")
+    while process.poll() is None:
+        try:
+            for line in status_file.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.005)
     seconds = time.perf_counter() - started
-    if status != 0:
+    if check and process.returncode != 0:
         error = process.stderr.read().decode() if process.stderr else ""
-        raise SystemExit(f"{command[0]} failed ({status}): {error[-2000:]}")
-    return Run(seconds, usage.ru_maxrss / 1024)
+        raise SystemExit(f"{command[0]} failed ({process.returncode}): {error[-2000:]}")
+    return Run(seconds, peak / 1024, returncode=process.returncode)
 
 
 def git_size_mb(folder: Path) -> float:

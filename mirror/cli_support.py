@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 
 import click
 
-from mirror.emulator.space import SpaceFolderError
 from mirror.errors import EXIT_ERROR, EXIT_INTERRUPTED, MirrorError
 
 T = TypeVar("T")
@@ -25,8 +24,6 @@ def run_guarded(action: Callable[[], T], verbose: bool = False, secrets: Iterabl
         return action()
     except MirrorError as error:
         _fail(str(error), error.exit_code, verbose, secrets)
-    except SpaceFolderError as error:
-        _fail(f"the space folder is not valid: {error}", EXIT_ERROR, verbose, secrets)
     except KeyboardInterrupt:
         _fail(
             "interrupted; the mirror is as at its last commit", EXIT_INTERRUPTED, verbose, secrets

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-import jsonschema
-from referencing import Registry, Resource
 
 from mirror.resources import schemas_dir
+
+if TYPE_CHECKING:
+    import jsonschema
 
 SCHEMA_NAMES = (
     "defs",
@@ -44,25 +45,21 @@ class Schemas:
             documents[name] = json.loads(path.read_text(encoding="utf-8"))
         self._documents = documents
         self._by_uri = {doc["$id"]: doc for doc in documents.values()}
-        registry: Registry[Any] = Registry().with_resources(
-            (doc["$id"], Resource.from_contents(doc)) for doc in documents.values()
-        )
-        self._reference = {
-            name: jsonschema.Draft202012Validator(doc, registry=registry)
-            for name, doc in documents.items()
-        }
         self._fast: dict[str, Any] = {}
+        self._reference: dict[str, jsonschema.Draft202012Validator] = {}
 
     def errors(self, name: str, value: Any) -> list[str]:
         """Every way `value` breaks schema `name`, as short readable lines."""
-        found = sorted(self._reference[name].iter_errors(value), key=_error_path)
+        found = sorted(self._explainer(name).iter_errors(value), key=_error_path)
         return [_describe(error) for error in found]
 
     def first_error(self, name: str, value: Any) -> str | None:
         """None when `value` is valid, else the most telling error."""
         if self.is_valid(name, value):
             return None
-        error = jsonschema.exceptions.best_match(self._reference[name].iter_errors(value))
+        import jsonschema
+
+        error = jsonschema.exceptions.best_match(self._explainer(name).iter_errors(value))
         return "invalid" if error is None else _describe(error)
 
     def is_valid(self, name: str, value: Any) -> bool:
@@ -71,6 +68,21 @@ class Schemas:
         except fastjsonschema.JsonSchemaException:
             return False
         return True
+
+    def _explainer(self, name: str) -> jsonschema.Draft202012Validator:
+        """jsonschema, built only when something must be explained (it is slow to build)."""
+        if not self._reference:
+            import jsonschema
+            from referencing import Registry, Resource
+
+            registry: Registry[Any] = Registry().with_resources(
+                (uri, Resource.from_contents(doc)) for uri, doc in self._by_uri.items()
+            )
+            self._reference = {
+                key: jsonschema.Draft202012Validator(doc, registry=registry)
+                for key, doc in self._documents.items()
+            }
+        return self._reference[name]
 
     def _compiled(self, name: str) -> Any:
         if name not in self._fast:

@@ -98,7 +98,11 @@ def test_each_round_of_changes_becomes_one_commit(round0: Emulator, tmp_path: Pa
     body = git(tmp_path, "log", "-1", "--format=%B")
     assert body.startswith("sync wayfarer/master: +0 ~4 -2\n\n")
     assert "- entries/place/tbilisi-dry-bridge-market.json  Dry Bridge market\n" in body
-    assert "~ assets/kyoto-hero.json  Kyoto skyline\n" in body
+    assert "~ assets/kyoto-hero.json  Kyoto skyline: description, file\n" in body
+    assert (
+        "~ entries/guide/guide-lisbon-on-foot.json  Lisbon on foot, downhill: -attachments\n"
+        in body
+    )
     assert "Sync-Space: wayfarer\nSync-Environment: master\n" in body
     assert commit_count(tmp_path) == 4
     counts = json.loads((tmp_path / "mirror.json").read_text())["counts"]

@@ -30,10 +30,27 @@ def test_paths_are_what_the_layout_promises() -> None:
 
 def test_write_reports_new_changed_and_same(tmp_path: Path) -> None:
     tree = MirrorTree(tmp_path)
-    assert tree.write("entries/city/x.json", b"1\n") == "+"
-    assert tree.write("entries/city/x.json", b"1\n") is None
-    assert tree.write("entries/city/x.json", b"2\n") == "~"
+    assert tree.write("entries/city/x.json", b"1\n") == ("+", None)
+    assert tree.write("entries/city/x.json", b"1\n") == (None, b"1\n")
+    assert tree.write("entries/city/x.json", b"2\n") == ("~", b"1\n")
     assert tree.find_entry("x") == "entries/city/x.json"
     assert tree.remove("entries/city/x.json") == b"2\n"
     assert tree.remove("entries/city/x.json") is None
     assert tree.find_entry("x") is None
+
+
+def test_changed_fields_name_fields_and_locales() -> None:
+    from mirror.client.round import changed_fields
+
+    old = (
+        b'{"fields": {"title": {"en-US": "A", "de-DE": "B"}, "rating": {"en-US": 1}, '
+        b'"tip": {"en-US": "x"}}}'
+    )
+    new = {
+        "fields": {
+            "title": {"en-US": "A", "de-DE": "C"},
+            "rating": {"en-US": 2},
+            "tags": {"en-US": ["a"]},
+        }
+    }
+    assert changed_fields(old, new) == ("rating", "+tags", "-tip", "title[de-DE]")

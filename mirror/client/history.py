@@ -7,14 +7,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import git
 
 from mirror.client.guard import kill_point
-from mirror.client.packer import Packer, TreeWriter, read_spool
+from mirror.client.packer import Packer, read_spool
 from mirror.client.tree import MANAGED
 from mirror.errors import MirrorError, MirrorStateError
 
@@ -41,6 +41,18 @@ class Author:
         if not name.strip() or not email or "<" in email or ">" in email or "\n" in text:
             raise ValueError(f'author {text!r} is not of the form "Name <email>"')
         return cls(name.strip(), email.strip())
+
+
+def _index_info(spool: Path, prefix: str, null_id: str) -> Iterator[bytes]:
+    """`update-index --index-info` records for the spooled changes (mode 0: remove)."""
+    for path, object_id in read_spool(spool):
+        mode, object_id = ("100644", object_id) if object_id else ("0", null_id)
+        yield f"{mode} {object_id}\t{prefix}{path}\0".encode()
+
+
+def _changed_paths(spool: Path, prefix: str) -> Iterator[bytes]:
+    for path, _ in read_spool(spool):
+        yield f"{prefix}{path}\0".encode()
 
 
 def _git_env() -> dict[str, str]:
@@ -77,6 +89,7 @@ class History:
         self.prefix = "" if relative == "." else relative + "/"
         self.git_dir = Path(self._git("rev-parse", "--absolute-git-dir").strip())
         self.object_format = self._git("rev-parse", "--show-object-format").strip() or "sha1"
+        self.null_id = "0" * (64 if self.object_format == "sha256" else 40)
 
     def path(self, relative: str) -> str:
         """A mirror path as the repository names it."""
@@ -101,22 +114,27 @@ class History:
         """A fast-import stream for one round's files (see mirror.client.packer)."""
         return Packer(self._command(), self.top, self._env(), spool, self.object_format)
 
-    def commit(self, packer: Packer, spool: Path, message: str, author: Author) -> str | None:
+    def commit(
+        self, packer: Packer, spool: Path, scratch: Path, message: str, author: Author
+    ) -> str | None:
         """Commit the round's spooled changes; None when they change no file.
 
-        HEAD moves in one atomic step (update-ref): that is the round's checkpoint.
-        The index then learns the new files, for the mirror's paths only.
+        The tree is built by git on a private index: the parent's tree, then the
+        spooled blob ids, streamed, so memory does not grow with the round. HEAD
+        moves in one atomic step (update-ref): that is the round's checkpoint. The
+        real index then learns the new files, for the mirror's paths only.
         """
         head = self.head()
         packer.finish()
-        changes = {self.prefix + path: object_id for path, object_id in read_spool(spool)}
-        root = self._git("rev-parse", f"{head}^{{tree}}").strip() if head else None
-        writer = TreeWriter(self._command(), self.top, self._env(), self._output)
-        try:
-            tree = writer.build(root, changes) or self._output(["mktree"], b"").decode().strip()
-        finally:
-            writer.close()
-        if tree == root or (root is None and not changes):
+        private = {"GIT_INDEX_FILE": str(scratch / "index")}
+        self._run(["read-tree", head or "--empty"], env=private)
+        self._stream(
+            ["update-index", "-z", "--index-info"],
+            _index_info(spool, self.prefix, self.null_id),
+            env=private,
+        )
+        tree = self._git("write-tree", env=private).strip()
+        if head and tree == self._git("rev-parse", f"{head}^{{tree}}").strip():
             return None
         identity = {
             "GIT_AUTHOR_NAME": author.name,
@@ -127,12 +145,12 @@ class History:
         parents = ["-p", head] if head else []
         commit = self._git("commit-tree", tree, *parents, stdin=message.encode(), env=identity)
         commit = commit.strip()
-        self._run(
-            ["update-ref", "-m", "mirror: sync round", "HEAD", commit, head or "0" * len(commit)]
-        )
+        self._run(["update-ref", "-m", "mirror: sync round", "HEAD", commit, head or self.null_id])
         kill_point("after-update-ref")
-        paths = b"".join(path.encode() + b"\0" for path in changes)
-        self._run(["update-index", "--add", "--remove", "-z", "--stdin"], stdin=paths)
+        self._stream(
+            ["update-index", "--add", "--remove", "-z", "--stdin"],
+            _changed_paths(spool, self.prefix),
+        )
         return commit
 
     def tidy(self) -> None:
@@ -165,9 +183,15 @@ class History:
         elif self.created_repo:
             shutil.rmtree(root / ".git", ignore_errors=True)
 
-    def log_tokens(self) -> list[str]:
-        out = self._git("log", "--format=%(trailers:key=Sync-Token,valueonly)", "--", *self.managed)
-        return [line for line in out.split("\n") if line.strip()]
+    def log(self, *args: str) -> str:
+        """`git log` of the commits that touch the mirror's folders; "" before the first."""
+        result = self._run(["log", *args, "--", *self.managed], check=False)
+        return result.stdout.decode("utf-8", "replace") if result.returncode == 0 else ""
+
+    def show(self, spec: str) -> bytes | None:
+        """An object's bytes (`HEAD:path`), or None if there is none."""
+        result = self._run(["cat-file", "blob", spec], check=False)
+        return result.stdout if result.returncode == 0 else None
 
     # -- plumbing --------------------------------------------------------------
 
@@ -188,8 +212,28 @@ class History:
     def _env() -> dict[str, str]:
         return _git_env()
 
-    def _output(self, args: list[str], stdin: bytes) -> bytes:
-        return self._run(args, stdin=stdin).stdout
+    def _stream(
+        self, args: list[str], chunks: Iterator[bytes], env: dict[str, str] | None = None
+    ) -> None:
+        """Run git with stdin fed from `chunks`, never holding them all."""
+        process = subprocess.Popen(
+            [*self._command(), *args],
+            cwd=self.top,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**self._env(), **(env or {})},
+        )
+        assert process.stdin is not None
+        try:
+            for chunk in chunks:
+                process.stdin.write(chunk)
+            process.stdin.close()
+        except BrokenPipeError:
+            pass
+        error = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
+        if process.wait() != 0:
+            raise MirrorError(f"git {args[0]} failed: {(error.strip().splitlines() or ['?'])[-1]}")
 
     def _git(
         self, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None

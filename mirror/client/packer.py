@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import subprocess
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
@@ -50,6 +49,18 @@ class Packer:
         object_id = self._hash(b"blob %d\0" % len(data) + data).hexdigest()
         self._spool.write(b"M %s %s\0" % (object_id.encode(), path.encode()))
 
+    def add_file(self, path: str, source: Path) -> None:
+        """Like add(), for a file already on disk (an asset file), streamed."""
+        size = source.stat().st_size
+        digest = self._hash(b"blob %d\0" % size)
+        self._stdin.write(b"blob\ndata %d\n" % size)
+        with open(source, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+                self._stdin.write(chunk)
+        self._stdin.write(b"\n")
+        self._spool.write(b"M %s %s\0" % (digest.hexdigest().encode(), path.encode()))
+
     def remove(self, path: str) -> None:
         self._spool.write(b"D " + path.encode() + b"\0")
 
@@ -72,101 +83,18 @@ class Packer:
 
 
 def read_spool(spool: Path) -> Iterator[tuple[str, str | None]]:
-    """(mirror-relative path, new blob id or None for a deletion), in order."""
+    """(mirror-relative path, new blob id or None for a deletion), in order, read in
+    chunks so that a round of 100,000 changes is never in memory at once."""
     if not spool.exists():
         return
-    for record in spool.read_bytes().split(b"\0"):
-        if record.startswith(b"M "):
-            _, object_id, path = record.split(b" ", 2)
-            yield path.decode(), object_id.decode()
-        elif record.startswith(b"D "):
-            yield record[2:].decode(), None
-
-
-class TreeWriter:
-    """Builds a new root tree from an old one and a set of changed file paths."""
-
-    def __init__(self, command: list[str], cwd: Path, env: dict[str, str], run: Run) -> None:
-        self._reader = subprocess.Popen(
-            [*command, "cat-file", "--batch"],
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        self._run = run
-        self._cache: dict[str, dict[str, tuple[str, str]]] = {}
-
-    def close(self) -> None:
-        if self._reader.stdin:
-            self._reader.stdin.close()
-        self._reader.wait()
-
-    def build(self, root: str | None, changes: dict[str, str | None]) -> str | None:
-        """The new root tree's id; None when the tree ends up empty.
-
-        `changes` maps repository paths to blob ids (None: delete the file)."""
-        Entry = tuple[str, str] | None  # (mode, id), or None to remove
-        folders: dict[str, dict[str, Entry]] = defaultdict(dict)
-        for path, object_id in changes.items():
-            folder, _, name = path.rpartition("/")
-            folders[folder][name] = None if object_id is None else ("100644", object_id)
-        for folder in list(folders):
-            while folder:
-                folder = folder.rpartition("/")[0]
-                folders.setdefault(folder, {})
-        old: dict[str, str | None] = {"": root}
-        for folder in sorted(folders, key=_depth):
-            if folder:
-                parent, _, name = folder.rpartition("/")
-                entry = self._read(old[parent]).get(name)
-                old[folder] = entry[1] if entry and entry[0] == "40000" else None
-        new_id: str | None = None
-        for folder in sorted(folders, key=_depth, reverse=True):
-            entries = dict(self._read(old[folder]))
-            for name, change in folders[folder].items():
-                if change is None:
-                    entries.pop(name, None)
-                else:
-                    entries[name] = change
-            new_id = self._write(entries) if entries else None
-            if folder:
-                parent, _, name = folder.rpartition("/")
-                folders[parent][name] = None if new_id is None else ("40000", new_id)
-        return new_id
-
-    def _read(self, tree: str | None) -> dict[str, tuple[str, str]]:
-        if tree is None:
-            return {}
-        if tree in self._cache:
-            return self._cache[tree]
-        assert self._reader.stdin and self._reader.stdout
-        self._reader.stdin.write(tree.encode() + b"\n")
-        self._reader.stdin.flush()
-        header = self._reader.stdout.readline().split()
-        if len(header) != 3 or header[1] != b"tree":
-            raise MirrorError(f"git cat-file: {tree} is not a tree")
-        data = self._reader.stdout.read(int(header[2]) + 1)[:-1]
-        width = len(tree) // 2
-        entries: dict[str, tuple[str, str]] = {}
-        position = 0
-        while position < len(data):
-            space = data.index(b" ", position)
-            nul = data.index(b"\0", space)
-            mode = data[position:space].decode()
-            name = data[space + 1 : nul].decode("utf-8", "surrogateescape")
-            entries[name] = (mode, data[nul + 1 : nul + 1 + width].hex())
-            position = nul + 1 + width
-        self._cache[tree] = entries
-        return entries
-
-    def _write(self, entries: dict[str, tuple[str, str]]) -> str:
-        lines = []
-        for name, (mode, object_id) in entries.items():
-            kind = "tree" if mode == "40000" else ("commit" if mode == "160000" else "blob")
-            lines.append(f"{mode} {kind} {object_id}\t{name}\0".encode("utf-8", "surrogateescape"))
-        return self._run(["mktree", "-z"], b"".join(lines)).decode().strip()
-
-
-def _depth(folder: str) -> int:
-    return folder.count("/") + 1 if folder else 0
+    with open(spool, "rb") as handle:
+        rest = b""
+        while chunk := handle.read(1 << 16):
+            records = (rest + chunk).split(b"\0")
+            rest = records.pop()
+            for record in records:
+                if record.startswith(b"M "):
+                    _, object_id, path = record.split(b" ", 2)
+                    yield path.decode(), object_id.decode()
+                elif record.startswith(b"D "):
+                    yield record[2:].decode(), None

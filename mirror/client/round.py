@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mirror.client import tree as paths
+from mirror.client.assets import AssetFiles
 from mirror.client.guard import kill_point
 from mirror.client.source import SyncSource, SyncStart
 from mirror.client.tree import MirrorTree
@@ -29,6 +30,15 @@ class FileChange:
     action: str  # "+", "~" or "-"
     path: str
     title: str | None = None
+    fields: tuple[str, ...] = ()  # for "~": what changed inside, as "title[de-DE]", "rating"
+
+    def describe(self) -> str:
+        """One line of a commit body: `~ path  Title: title[de-DE], rating`."""
+        what = ", ".join(self.fields[:6])
+        if len(self.fields) > 6:
+            what += f" and {len(self.fields) - 6} more"
+        note = ": ".join(part for part in (self.title, what) if part)
+        return f"{self.action} {self.path}" + (f"  {note}" if note else "")
 
 
 @dataclass
@@ -67,6 +77,8 @@ class Round:
         sink: ChangeSink | None,
         full: bool = False,
         progress: Progress | None = None,
+        asset_files: AssetFiles | None = None,
+        backfill: bool = False,
     ) -> None:
         self.source = source
         self.tree = tree
@@ -75,6 +87,8 @@ class Round:
         self.progress = progress
         self.result = RoundResult(limit=start.limit)
         self.sink = sink
+        self.asset_files = asset_files
+        self.backfill = backfill
         self._titles: dict[str, str | None] = {}
         self._default_locale = "en-US"
         self._seen: set[str] = set()
@@ -95,7 +109,15 @@ class Round:
             kill_point(f"page-{self.result.pages}")
         if self.full:
             self._remove_unseen()
+        if self.asset_files:
+            if self.backfill or self.full:
+                self.asset_files.backfill(list(self.tree.files_under(paths.ASSETS, depth=1)))
+            self.asset_files.finish()
         return self.result
+
+    def record_file(self, action: str, path: str) -> None:
+        """An asset file was downloaded ("+", "~") or removed ("-")."""
+        self._record(FileChange(action, path), "asset files")
 
     # -- the content model -----------------------------------------------------
 
@@ -112,7 +134,7 @@ class Round:
             path = paths.content_type_path(ct_id)
             present.add(path)
             self._write(path, content_type, "content_types")
-        for path in list(self.tree.files_under(paths.CONTENT_TYPES)):
+        for path in list(self.tree.files_under(paths.CONTENT_TYPES, depth=1)):
             if path not in present:
                 self._remove(path, "content_types")
         self.result.model = {"content_types": len(content_types), "locales": len(locales)}
@@ -128,7 +150,9 @@ class Round:
             self._write(path, item, "entries", self._entry_title(item, content_type))
         elif kind == "Asset":
             path = paths.asset_path(sys["id"])
-            self._write(path, item, "assets", self._localized(item, "title"))
+            action, old = self._write(path, item, "assets", self._localized(item, "title"))
+            if action and self.asset_files:
+                self.asset_files.asset_written(item, old)
         elif kind == "DeletedEntry":
             found = self.tree.find_entry(sys["id"])
             if found:
@@ -140,7 +164,8 @@ class Round:
         """After a full sync, remove the files of items the space no longer has,
         within what the sync's filters cover."""
         for folder, kind in self._full_scope():
-            for path in list(self.tree.files_under(folder)):
+            depth = 1 if folder == paths.ASSETS or folder.count("/") else 2
+            for path in list(self.tree.files_under(folder, depth=depth)):
                 if path not in self._seen:
                     self._remove(path, kind)
 
@@ -155,15 +180,19 @@ class Round:
             return [(paths.ENTRIES, "entries"), (paths.ASSETS, "assets")]
         return []  # a sync of deletions only covers no live item
 
-    def _write(self, path: str, value: Any, kind: str, title: str | None = None) -> None:
+    def _write(
+        self, path: str, value: Any, kind: str, title: str | None = None
+    ) -> tuple[str | None, bytes | None]:
         if self.full:
             self._seen.add(path)
         data = canonical_json(value)
-        action = self.tree.write(path, data)
+        action, old = self.tree.write(path, data)
         if action:
-            self._record(FileChange(action, path, title), kind)
+            fields = changed_fields(old, value) if old is not None and kind in _ITEMS else ()
+            self._record(FileChange(action, path, title, fields), kind)
             if self.sink:
                 self.sink.add(path, data)
+        return action, old
 
     def _remove(self, path: str, kind: str) -> None:
         old = self.tree.remove(path)
@@ -171,6 +200,8 @@ class Round:
             self._record(FileChange("-", path, self._title_of_file(path, old)), kind)
             if self.sink:
                 self.sink.remove(path)
+            if kind == "assets" and self.asset_files:
+                self.asset_files.asset_removed(path.split("/")[1].removesuffix(".json"))
 
     def _record(self, change: FileChange, kind: str) -> None:
         result = self.result
@@ -211,3 +242,29 @@ def _group(item: dict[str, Any]) -> tuple[str, str]:
     sys = item["sys"]
     content_type = sys.get("contentType") or {}
     return sys["type"], str((content_type.get("sys") or {}).get("id", ""))
+
+
+_ITEMS = ("entries", "assets")
+_MISSING = object()
+
+
+def changed_fields(old_bytes: bytes, new: dict[str, Any]) -> tuple[str, ...]:
+    """Which fields and locales differ: `rating` (every locale it has), `title[de-DE]`
+    (some of them), `+tip` (a field added), `-tip` (a field cleared)."""
+    try:
+        old_fields = json.loads(old_bytes).get("fields") or {}
+    except (ValueError, AttributeError):
+        return ()
+    new_fields = new.get("fields") or {}
+    found = []
+    for name in sorted(set(old_fields) | set(new_fields)):
+        before, after = old_fields.get(name), new_fields.get(name)
+        if before is None or after is None:
+            if before != after:
+                found.append(("+" if before is None else "-") + name)
+            continue
+        locales = sorted(set(before) | set(after))
+        differ = [c for c in locales if before.get(c, _MISSING) != after.get(c, _MISSING)]
+        if differ:
+            found.append(name if differ == locales else f"{name}[{','.join(differ)}]")
+    return tuple(found)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -23,8 +23,9 @@ from mirror.schemas import schemas
 from mirror.wire import TOKEN_PATTERN, parse_json
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+T = TypeVar("T")
 RESPONSE_TOO_BIG = "Response size too big"
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class ResponseTooBig(MirrorError):
@@ -104,7 +105,7 @@ def normalize_base_url(raw: str) -> str:
         raise UsageError(
             f"--base-url {raw!r} must be a bare origin such as https://cdn.contentful.com"
         )
-    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK:
         raise UsageError(
             f"refusing to send the access token over plain http to {parts.hostname}; use https"
         )
@@ -214,38 +215,24 @@ class SyncSource:
             raise InvalidData(f"the source sent malformed JSON for {urlsplit(url).path}") from None
 
     def _get(self, url: str, params: dict[str, str], sync: bool) -> requests.Response:
-        policy = self.policy
         what = urlsplit(url).path
-        problem, wait = "", None
-        for attempt in range(policy.retries + 1):
-            if attempt:
-                policy.sleep(wait if wait is not None else self._backoff(attempt))
+
+        def attempt() -> requests.Response:
+            self.requests_made += 1
             try:
-                self.requests_made += 1
                 response = self._session.get(
-                    url, params=params, timeout=(10, policy.timeout), allow_redirects=False
+                    url, params=params, timeout=(10, self.policy.timeout), allow_redirects=False
                 )
                 _ = response.content  # read the body now: a dropped connection raises here
             except requests.exceptions.RequestException as error:
-                problem, wait = f"network error ({type(error).__name__})", None
-                continue
-            status = response.status_code
-            if status == 200:
+                raise Retry(f"network error ({type(error).__name__})") from None
+            if response.status_code == 200:
                 return response
-            if status in RETRY_STATUSES:
-                problem = f"HTTP {status}"
-                wait = _reset_seconds(response, policy.backoff_cap) if status == 429 else None
-                continue
+            retry_on_status(response, self.policy)
             self._refuse(response, what, sync)
-        raise SourceUnavailable(
-            f"{self.origin.base_url} kept failing for {what}: {problem} after "
-            f"{policy.retries + 1} attempts; try again later or raise --retries"
-        )
+            raise AssertionError("unreachable")
 
-    def _backoff(self, attempt: int) -> float:
-        """Exponential, with jitter so that many clients do not retry in step."""
-        ceiling = min(self.policy.backoff_cap, self.policy.backoff_base * 2.0 ** (attempt - 1))
-        return ceiling * (0.5 + random.random() / 2)
+        return retrying(self.policy, f"{self.origin.base_url} kept failing for {what}", attempt)
 
     def _refuse(self, response: requests.Response, what: str, sync: bool) -> None:
         status = response.status_code
@@ -269,6 +256,46 @@ class SyncSource:
                 f"{self.origin.base_url} answered {what} with a redirect; not followed"
             )
         raise MirrorError(f"{self.origin.base_url} answered {what} with HTTP {status}: {message}")
+
+
+class Retry(Exception):
+    """One attempt failed in a way worth another try (after `wait` seconds, if given)."""
+
+    def __init__(self, problem: str, wait: float | None = None) -> None:
+        super().__init__(problem)
+        self.problem, self.wait = problem, wait
+
+
+def retrying(policy: RetryPolicy, failing: str, attempt: Callable[[], T]) -> T:
+    """Run `attempt` until it succeeds, at most 1 + policy.retries times. A 429 waits
+    for its reset header; other failures back off exponentially with jitter."""
+    problem = ""
+    wait: float | None = None
+    for number in range(policy.retries + 1):
+        if number:
+            policy.sleep(wait if wait is not None else _backoff(policy, number))
+        try:
+            return attempt()
+        except Retry as failure:
+            problem, wait = failure.problem, failure.wait
+    raise SourceUnavailable(
+        f"{failing}: {problem} after {policy.retries + 1} attempts; "
+        "try again later or raise --retries"
+    )
+
+
+def retry_on_status(response: requests.Response, policy: RetryPolicy) -> None:
+    """Raise Retry for the statuses worth retrying (429, 5xx)."""
+    status = response.status_code
+    if status in RETRY_STATUSES:
+        wait = _reset_seconds(response, policy.backoff_cap) if status == 429 else None
+        raise Retry(f"HTTP {status}", wait)
+
+
+def _backoff(policy: RetryPolicy, attempt: int) -> float:
+    """Exponential, with jitter so that many clients do not retry in step."""
+    ceiling = min(policy.backoff_cap, policy.backoff_base * 2.0 ** (attempt - 1))
+    return ceiling * (0.5 + random.random() / 2)
 
 
 def _next_url(body: Any) -> str:

@@ -23,6 +23,7 @@ class MirrorState:
     sync_token: str | None = None
     round: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    download_assets: bool = False
 
     def to_bytes(self) -> bytes:
         data = asdict(self)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mirror.client import tree as paths
+from mirror.client.assets import AssetFiles, Downloads
 from mirror.client.guard import RoundGuard, kill_point
 from mirror.client.history import DEFAULT_AUTHOR, Author, History
 from mirror.client.packer import Packer
@@ -46,6 +47,7 @@ class SyncOptions:
     full: bool = False
     dry_run: bool = False
     force: bool = False
+    download_assets: bool = False
     author: str | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     progress: Progress | None = None
@@ -112,7 +114,10 @@ def _sync_round(
         guard.begin_round()
         packer: list[Packer] = []
         try:
-            result, config = _fetch(source, tree, config, options, history, guard, packer)
+            was_downloading = state is None or state.download_assets  # else: fetch what exists
+            result, config = _fetch(
+                source, tree, config, options, history, guard, packer, was_downloading
+            )
             report = _finish(
                 result, config, state, tree, history, guard, packer[0], author, started
             )
@@ -148,15 +153,30 @@ def _fetch(
     history: History,
     guard: RoundGuard,
     packer: list[Packer],
+    was_downloading: bool,
 ) -> tuple[RoundResult, MirrorState]:
     """Run the round; an initial sync whose page is too big restarts with a smaller limit.
+    Asset files are downloaded too when the mirror keeps them.
 
     `packer` holds the round's fast-import stream, so that the caller can abort it.
     """
     while True:
         start = _start(config, options)
         packer[:] = [history.packer(guard.spool)]
-        round_ = Round(source, tree, start, packer[0], options.full, options.progress)
+        round_ = Round(
+            source,
+            tree,
+            start,
+            packer[0],
+            options.full,
+            options.progress,
+            backfill=config.download_assets and not was_downloading,
+        )
+        downloads = Downloads(tree.root, options.retry) if config.download_assets else None
+        if downloads:
+            round_.asset_files = AssetFiles(
+                tree, downloads, config.base_url, round_.record_file, packer[0]
+            )
         try:
             return round_.run(), config
         except ResponseTooBig:
@@ -180,6 +200,9 @@ def _fetch(
                 f"the source rejected the mirror's sync token ({error}); "
                 "run mirror sync --full to sync everything again"
             ) from None
+        finally:
+            if downloads:
+                downloads.close()
 
 
 def _finish(
@@ -210,7 +233,7 @@ def _finish(
     packer.add(paths.STATE, state_bytes)
     message = commit_message(config, result)
     kill_point("before-commit")
-    commit = history.commit(packer, guard.spool, message, author)
+    commit = history.commit(packer, guard.spool, guard.scratch, message, author)
     kill_point("after-commit")
     guard.end_round()
     if previous is not None:
@@ -225,8 +248,7 @@ def commit_message(state: MirrorState, result: RoundResult) -> str:
     )
     lines = []
     for change in sorted(result.details, key=lambda c: c.path)[:BODY_LINES]:
-        title = f"  {change.title}" if change.title else ""
-        lines.append(f"{change.action} {change.path}{title}")
+        lines.append(change.describe())
     hidden = sum(counts.values()) - len(lines)
     if hidden > 0:
         lines.append(f"... and {hidden} more")
@@ -302,6 +324,7 @@ def _resolve(options: SyncOptions, state: MirrorState | None) -> MirrorState:
                     f"not {given!r}; sync into another folder for another space"
                 )
         config = MirrorState(**{**state.__dict__, "counts": dict(state.counts)})
+        config.download_assets = config.download_assets or options.download_assets
         if options.full:
             _apply_filters(config, options, keep=True)
         elif any(v is not None for v in (options.type, options.content_type, options.limit)):
@@ -318,6 +341,7 @@ def _resolve(options: SyncOptions, state: MirrorState | None) -> MirrorState:
         space=options.space,
         environment=options.environment or "master",
         base_url=normalize_base_url(options.base_url or DEFAULT_BASE_URL),
+        download_assets=options.download_assets,
     )
     _apply_filters(config, options, keep=False)
     return config

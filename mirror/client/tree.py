@@ -66,18 +66,21 @@ class MirrorTree:
     def exists(self, relative: str) -> bool:
         return os.path.exists(os.path.join(self._root, relative))
 
-    def write(self, relative: str, data: bytes) -> str | None:
-        """Write `data`; returns "+" (new file), "~" (changed) or None (same bytes)."""
+    def write(self, relative: str, data: bytes) -> tuple[str | None, bytes | None]:
+        """Write `data`. Returns the action, "+" (new file), "~" (changed) or None (same
+        bytes), and the bytes the file held before (None for a new file)."""
         if self.dry_run:
             old = self.read(relative)
-            return None if old == data else ("+" if old is None else "~")
+            return (None if old == data else ("+" if old is None else "~")), old
         path = os.path.join(self._root, relative)
+        old = None
         try:
             fd = self._create(path)  # a new file: nothing to read or compare
             action = "+"
         except FileExistsError:
-            if self.read(relative) == data:
-                return None
+            old = self.read(relative)
+            if old == data:
+                return None, old
             fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
             action = "~"
         try:
@@ -86,7 +89,7 @@ class MirrorTree:
                 view = view[os.write(fd, view) :]
         finally:
             os.close(fd)
-        return action
+        return action, old
 
     @staticmethod
     def _create(path: str) -> int:
@@ -104,6 +107,16 @@ class MirrorTree:
             os.unlink(os.path.join(self._root, relative))
         return old
 
+    def prune(self, relative: str, stop: str) -> None:
+        """Remove the folders of `relative` that are now empty, up to `stop`."""
+        folder = relative.rpartition("/")[0]
+        while folder and folder != stop and not self.dry_run:
+            try:
+                os.rmdir(os.path.join(self._root, folder))
+            except OSError:
+                return  # not empty, or already gone
+            folder = folder.rpartition("/")[0]
+
     def find_entry(self, entry_id: object) -> str | None:
         """The file of an entry known only by id: one look per content type folder."""
         name = f"{_component(entry_id, 'entry id')}.json"
@@ -116,14 +129,22 @@ class MirrorTree:
                 return candidate
         return None
 
-    def files_under(self, folder: str) -> Iterator[str]:
-        """Relative paths of the JSON files below `folder`, in sorted order."""
+    def files_under(
+        self, folder: str, depth: int | None = None, suffix: str = ".json"
+    ) -> Iterator[str]:
+        """Relative paths of the files below `folder` (ending in `suffix`), sorted;
+        with `depth`, only those that many folders down (1: directly inside)."""
         base = self.root / folder
         if not base.is_dir():
             return
         for directory, subdirs, files in os.walk(base):
             subdirs.sort()
             relative = Path(directory).relative_to(self.root).as_posix()
+            level = relative.count("/") - folder.count("/") + 1
+            if depth is not None and level >= depth:
+                subdirs.clear()
+            if depth is not None and level != depth:
+                continue
             for name in sorted(files):
-                if name.endswith(".json"):
+                if name.endswith(suffix):
                     yield f"{relative}/{name}"

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from mirror.emulator import validation
+from mirror import model
 from mirror.emulator.faults import Fault, FaultInjector, FaultPlan
 from mirror.emulator.space import SpaceDefinition, load_space
 from mirror.emulator.store import HOST_PLACEHOLDER, ContentStore, NotFound
@@ -75,9 +75,15 @@ class Emulator:
         self.status_counts: Counter[int] = Counter()
         self._count_lock = threading.Lock()
 
-    def count(self, path: str) -> None:
+    def count(self, path: str, authorized: bool) -> None:
+        """Count a request: by the last segment of its path, asset files as "files"
+        (and "files-with-auth" when one carried an Authorization header)."""
         with self._count_lock:
-            self.request_counts[path.rstrip("/").rsplit("/", 1)[-1]] += 1
+            if path.startswith("/files/"):
+                self.request_counts["files"] += 1
+                self.request_counts["files-with-auth"] += authorized
+            else:
+                self.request_counts[path.rstrip("/").rsplit("/", 1)[-1]] += 1
 
     @property
     def port(self) -> int:
@@ -156,7 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = parse_qs(url.query, keep_blank_values=True)
         body = self._read_body()
-        emulator.count(url.path)
+        emulator.count(url.path, "Authorization" in self.headers)
         fault = Fault()
         try:
             if method == "GET":
@@ -319,7 +325,7 @@ def _route_write(emulator: Emulator, method: str, path: str, headers: Any, body:
             item, created = store.put_entry(item_id, content_type, data["fields"])
         else:
             item, created = store.put_asset(item_id, data["fields"])
-    except validation.ValidationFailed as error:
+    except model.ValidationFailed as error:
         return _invalid(error.errors)
     sys = item["sys"]
     item = {

@@ -9,13 +9,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mirror.errors import MirrorError
 from mirror.wire import is_safe_id
 
 KINDS = {"entries": "Entry", "assets": "Asset"}
 
 
-class SpaceFolderError(ValueError):
+class SpaceFolderError(MirrorError):
     """The space folder is not in the documented format."""
+
+    def __str__(self) -> str:
+        return f"the space folder is not valid: {self.args[0] if self.args else ''}"
 
 
 @dataclass(frozen=True)

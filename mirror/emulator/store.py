@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from mirror.emulator import validation
+from mirror import model
 from mirror.emulator.media import guess_content_type, image_size
 from mirror.emulator.space import Change, SpaceDefinition, SpaceFolderError
 from mirror.emulator.tokens import SyncFilter
@@ -120,22 +120,20 @@ class ContentStore:
             if existing and not existing.deleted:
                 content_type = existing.content_type
             if content_type is None:
-                raise validation.ValidationFailed(
+                raise model.ValidationFailed(
                     ["X-Contentful-Content-Type: required when creating an entry"]
                 )
             definition = self.space.content_types.get(content_type)
             if definition is None:
-                raise validation.ValidationFailed([f"content type {content_type!r} does not exist"])
-            validation.check_entry_fields(
-                fields, definition, self.locale_codes, self.default_locale
-            )
+                raise model.ValidationFailed([f"content type {content_type!r} does not exist"])
+            model.check_entry_fields(fields, definition, self.locale_codes, self.default_locale)
             return self._publish("Entry", entry_id, content_type, fields, at)
 
     def put_asset(
         self, asset_id: str, fields: Any, at: datetime | None = None
     ) -> tuple[dict[str, Any], bool]:
         with self._lock:
-            validation.check_asset_fields(fields, self.locale_codes)
+            model.check_asset_fields(fields, self.locale_codes)
             files = {
                 locale: self._store_file(asset_id, locale, spec)
                 for locale, spec in (fields.get("file") or {}).items()
@@ -296,7 +294,7 @@ class ContentStore:
     def _store_file(self, asset_id: str, locale: str, spec: Any) -> dict[str, Any]:
         problem = f"fields.file.{locale}"
         if not isinstance(spec, dict):
-            raise validation.ValidationFailed([f"{problem}: must be an object"])
+            raise model.ValidationFailed([f"{problem}: must be an object"])
         data, file_name = self._file_bytes(spec, problem)
         sha = hashlib.sha256(data).hexdigest()[:32]
         content_type = spec.get("contentType") or guess_content_type(file_name)
@@ -318,14 +316,14 @@ class ContentStore:
         elif isinstance(spec.get("url"), str) and (match := _FILE_URL.search(spec["url"])):
             blob = self._blobs.get(match.group(1))
             if blob is None:
-                raise validation.ValidationFailed([f"{problem}.url: no such file here"])
+                raise model.ValidationFailed([f"{problem}.url: no such file here"])
             data, name = blob.data, spec.get("fileName") or spec["url"].rsplit("/", 1)[-1]
         else:
-            raise validation.ValidationFailed(
+            raise model.ValidationFailed(
                 [f"{problem}: needs upload (a data: URL) or the url of a file already served"]
             )
         if not re.fullmatch(r"[A-Za-z0-9_.() -]{1,128}", name) or name in (".", ".."):
-            raise validation.ValidationFailed([f"{problem}.fileName: missing or unsafe"])
+            raise model.ValidationFailed([f"{problem}.fileName: missing or unsafe"])
         return data, name
 
 
@@ -348,11 +346,11 @@ def _predicate(sync_filter: SyncFilter, initial: bool) -> Callable[[Event], bool
 def _data_url_bytes(url: str, problem: str) -> bytes:
     head, _, payload = url.partition(",")
     if not head.startswith("data:") or not head.endswith(";base64"):
-        raise validation.ValidationFailed([f"{problem}.upload: must be a data:...;base64, URL"])
+        raise model.ValidationFailed([f"{problem}.upload: must be a data:...;base64, URL"])
     try:
         return base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
-        raise validation.ValidationFailed([f"{problem}.upload: invalid base64"]) from None
+        raise model.ValidationFailed([f"{problem}.upload: invalid base64"]) from None
 
 
 def _iso(when: datetime) -> str:

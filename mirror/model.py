@@ -1,4 +1,7 @@
-"""Checks a write body's fields against the content model, as the Management API does."""
+"""Contentful's content model: the rules a field value must follow for its type.
+
+Shared by the emulator (its write API refuses what breaks them) and the client
+(`mirror verify` reports mirrored entries that break them)."""
 
 from __future__ import annotations
 
