@@ -213,6 +213,23 @@ def run_size(entries: int, runs: int, deltas: int, work: Path, with_sdks: bool) 
                 server.apply_round(number)
                 timings.append(measure(mirror_command(server, last_mirror), env))
             growth = (git_size_mb(last_mirror) - before) / deltas
+            exported = measure(
+                [
+                    sys.executable,
+                    "-m",
+                    "mirror",
+                    "export",
+                    str(last_mirror),
+                    str(work / "export"),
+                    "--locale",
+                    "en-US",
+                ]
+            )
+            delta_rows.append(
+                f"| {entries:,} | mirror export, one locale, links to depth 1 | "
+                f"{exported.seconds:.2f} | {entries / exported.seconds:,.0f} | "
+                f"{exported.rss_mb:.0f} | | |"
+            )
             delta_rows.append(
                 f"| {entries:,} | mirror sync, 100-change round (median of {deltas}) | "
                 f"{statistics.median(r.seconds for r in timings):.2f} | | "

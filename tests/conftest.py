@@ -160,3 +160,17 @@ def commit_count(repo: Path) -> int:
         ["git", "-C", str(repo), "rev-list", "--count", "HEAD"], capture_output=True, text=True
     )
     return int(result.stdout.strip() or 0) if result.returncode == 0 else 0
+
+
+@pytest.fixture
+def round0() -> Iterator[Emulator]:
+    """The sample space at its initial content; tests apply later rounds themselves."""
+    with Emulator(EmulatorConfig(round=0)) as running:
+        yield running
+
+
+def sync_json(emulator: Emulator, directory: Path, *extra: str) -> dict[str, Any]:
+    """Run mirror sync --json successfully and return its summary."""
+    result = mirror(*sync_args(emulator, directory, "--json", *extra))
+    assert result.exit_code == 0, result.stderr
+    return dict(json.loads(result.stdout))

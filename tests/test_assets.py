@@ -12,20 +12,8 @@ import requests
 from mirror.client.assets import allowed_url, safe_file_name
 from mirror.emulator import Emulator, EmulatorConfig
 from mirror.errors import InvalidData
-from tests.conftest import commit_count, files_of, git, mirror, sync_args
+from tests.conftest import commit_count, files_of, git, mirror, sync_args, sync_json
 from tests.replay import ReplayServer
-
-
-@pytest.fixture
-def round0() -> Any:
-    with Emulator(EmulatorConfig(round=0)) as running:
-        yield running
-
-
-def _sync(emulator: Emulator, directory: Path, *extra: str) -> dict[str, Any]:
-    result = mirror(*sync_args(emulator, directory, "--json", *extra))
-    assert result.exit_code == 0, result.stderr
-    return dict(json.loads(result.stdout))
 
 
 def _served(url: str) -> bytes:
@@ -33,7 +21,7 @@ def _served(url: str) -> bytes:
 
 
 def test_files_arrive_in_the_same_commit_as_their_assets(round0: Emulator, tmp_path: Path) -> None:
-    report = _sync(round0, tmp_path, "--download-assets")
+    report = sync_json(round0, tmp_path, "--download-assets")
     assert report["added"] == 59 + 13
     for asset_file in (tmp_path / "assets").glob("*.json"):
         asset = json.loads(asset_file.read_text())
@@ -50,16 +38,16 @@ def test_files_arrive_in_the_same_commit_as_their_assets(round0: Emulator, tmp_p
 def test_files_follow_replacements_deletions_and_are_remembered(
     round0: Emulator, tmp_path: Path
 ) -> None:
-    _sync(round0, tmp_path, "--download-assets")
+    sync_json(round0, tmp_path, "--download-assets")
     before = round0.request_counts["files"]
     round0.store.apply_round(1)  # only a title of kyoto-hero changes: no download
-    _sync(round0, tmp_path)
+    sync_json(round0, tmp_path)
     assert round0.request_counts["files"] == before
     round0.store.apply_round(2)
-    _sync(round0, tmp_path)
+    sync_json(round0, tmp_path)
     assert (tmp_path / "assets/files/porto-bolhao-photo/en-US/porto-bolhao.png").exists()
     round0.store.apply_round(3)  # kyoto's file replaced, the GPX route deleted
-    report = _sync(round0, tmp_path)
+    report = sync_json(round0, tmp_path)
     kyoto = tmp_path / "assets/files/kyoto-hero/en-US"
     assert sorted(p.name for p in kyoto.iterdir()) == ["kyoto-skyline-autumn.png"]
     assert not (tmp_path / "assets/files/alfama-walk-route").exists()
@@ -74,16 +62,16 @@ def test_files_follow_replacements_deletions_and_are_remembered(
 def test_switching_downloads_on_later_fetches_what_is_missing(
     round0: Emulator, tmp_path: Path
 ) -> None:
-    _sync(round0, tmp_path)
+    sync_json(round0, tmp_path)
     assert not (tmp_path / "assets/files").exists()
-    report = _sync(round0, tmp_path, "--download-assets")
+    report = sync_json(round0, tmp_path, "--download-assets")
     assert report["added"] == 13
     assert len(list((tmp_path / "assets/files").glob("*/*/*"))) == 13
 
 
 def test_a_failed_download_fails_the_round_and_leaves_nothing(tmp_path: Path) -> None:
     with Emulator(EmulatorConfig()) as good:
-        _sync(good, tmp_path)
+        sync_json(good, tmp_path)
     before, commits = files_of(tmp_path), commit_count(tmp_path)
     with Emulator(EmulatorConfig(port=good.port)) as failing:
         failing.store._blobs.clear()  # the files are gone from the "CDN": every download is 404
@@ -127,7 +115,7 @@ def _asset_chain(url: str, size: int, name: str = "photo.png") -> list[dict[str,
     ]
 
 
-def _replay_sync(server: ReplayServer, directory: Path) -> Any:
+def _replaysync_json(server: ReplayServer, directory: Path) -> Any:
     return mirror(
         "sync",
         str(directory),
@@ -147,7 +135,7 @@ def test_a_file_whose_size_differs_from_details_size_fails_the_round(tmp_path: P
             _asset_chain(f"//127.0.0.1:{server.base_url.rsplit(':', 1)[1]}/file/photo.png", 999)
         )
         server.overrides["/file/photo.png"] = (200, b"only twelve.")
-        result = _replay_sync(server, tmp_path / "m")
+        result = _replaysync_json(server, tmp_path / "m")
     assert result.exit_code == 5, result.stderr
     assert "downloaded 12 bytes where the asset says 999" in result.stderr
     assert not (tmp_path / "m").exists()
@@ -164,7 +152,7 @@ def test_a_file_whose_size_differs_from_details_size_fails_the_round(tmp_path: P
 )
 def test_files_only_come_from_contentful_or_the_base_origin(tmp_path: Path, url: str) -> None:
     with ReplayServer(_asset_chain(url, 1)) as server:
-        result = _replay_sync(server, tmp_path / "m")
+        result = _replaysync_json(server, tmp_path / "m")
     assert result.exit_code == 5
     assert "not downloaded" in result.stderr
     assert server.seen and all(

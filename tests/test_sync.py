@@ -4,31 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
-
-import pytest
 
 from mirror.emulator import Emulator, EmulatorConfig
-from tests.conftest import Api, commit_count, files_of, git, mirror, sync_args
-
-
-@pytest.fixture
-def round0() -> Any:
-    with Emulator(EmulatorConfig(round=0)) as running:
-        yield running
-
-
-def _sync(emulator: Emulator, directory: Path, *extra: str) -> dict[str, Any]:
-    result = mirror(*sync_args(emulator, directory, "--json", *extra))
-    assert result.exit_code == 0, result.stderr
-    return dict(json.loads(result.stdout))
+from tests.conftest import Api, commit_count, files_of, git, mirror, sync_args, sync_json
 
 
 def test_first_sync_creates_a_repository_with_every_item_and_one_commit(
     round0: Emulator, tmp_path: Path
 ) -> None:
     target = tmp_path / "content"
-    report = _sync(round0, target)
+    report = sync_json(round0, target)
     assert report["status"] == "synced" and report["round"] == 1
     assert len(list((target / "entries").glob("*/*.json"))) == 41
     assert len(list((target / "assets").glob("*.json"))) == 13
@@ -53,7 +38,7 @@ def test_first_sync_creates_a_repository_with_every_item_and_one_commit(
 
 
 def test_files_hold_the_item_as_sent_in_canonical_form(round0: Emulator, tmp_path: Path) -> None:
-    _sync(round0, tmp_path)
+    sync_json(round0, tmp_path)
     items, _, _ = Api(round0).sync_all(initial="true", limit=1000)
     for item in items:
         sys = item["sys"]
@@ -70,7 +55,7 @@ def test_files_hold_the_item_as_sent_in_canonical_form(round0: Emulator, tmp_pat
 
 
 def test_a_second_sync_with_no_change_makes_no_commit(round0: Emulator, tmp_path: Path) -> None:
-    _sync(round0, tmp_path)
+    sync_json(round0, tmp_path)
     before = files_of(tmp_path)
     result = mirror(*sync_args(round0, tmp_path))
     assert result.exit_code == 0
@@ -80,18 +65,18 @@ def test_a_second_sync_with_no_change_makes_no_commit(round0: Emulator, tmp_path
 
 
 def test_each_round_of_changes_becomes_one_commit(round0: Emulator, tmp_path: Path) -> None:
-    _sync(round0, tmp_path)
+    sync_json(round0, tmp_path)
     round0.store.apply_round(1)
-    report = _sync(round0, tmp_path)
+    report = sync_json(round0, tmp_path)
     assert (report["added"], report["changed"], report["deleted"]) == (0, 7, 0)
     round0.store.apply_round(2)
-    report = _sync(round0, tmp_path)
+    report = sync_json(round0, tmp_path)
     assert (report["added"], report["changed"], report["deleted"]) == (3, 3, 0)
     assert (tmp_path / "entries/place/porto-bolhao-market.json").exists()
     tip = json.loads((tmp_path / "entries/place/valparaiso-ascensor-artilleria.json").read_text())
     assert "offlineTip" not in tip["fields"]  # a field cleared
     round0.store.apply_round(3)
-    report = _sync(round0, tmp_path)
+    report = sync_json(round0, tmp_path)
     assert (report["added"], report["changed"], report["deleted"]) == (0, 4, 2)
     assert not (tmp_path / "entries/place/tbilisi-dry-bridge-market.json").exists()
     assert not (tmp_path / "assets/alfama-walk-route.json").exists()
@@ -110,10 +95,10 @@ def test_each_round_of_changes_becomes_one_commit(round0: Emulator, tmp_path: Pa
 
 
 def test_tokens_read_back_from_the_commit_trailers(round0: Emulator, tmp_path: Path) -> None:
-    tokens = [_sync(round0, tmp_path)["token"]]
+    tokens = [sync_json(round0, tmp_path)["token"]]
     for number in (1, 2):
         round0.store.apply_round(number)
-        tokens.append(_sync(round0, tmp_path)["token"])
+        tokens.append(sync_json(round0, tmp_path)["token"])
     logged = git(tmp_path, "log", "--format=%(trailers:key=Sync-Token,valueonly)").split()
     assert logged == list(reversed(tokens))
     for commit, token in zip(git(tmp_path, "log", "--format=%H").split(), logged, strict=True):
@@ -122,15 +107,15 @@ def test_tokens_read_back_from_the_commit_trailers(round0: Emulator, tmp_path: P
 
 
 def test_limit_makes_several_pages_and_is_remembered(round0: Emulator, tmp_path: Path) -> None:
-    report = _sync(round0, tmp_path, "--limit", "7")
+    report = sync_json(round0, tmp_path, "--limit", "7")
     assert report["pages"] == 8 and report["items"] == 54 and report["limit"] == 7
     for number in (1, 2, 3, 4):
         round0.store.apply_round(number)
-    report = _sync(round0, tmp_path)
+    report = sync_json(round0, tmp_path)
     assert report["pages"] == 4  # 24 changed items, still 7 a page
     assert json.loads((tmp_path / "mirror.json").read_text())["limit"] == 7
     reference = tmp_path.parent / "reference"
-    _sync(round0, reference)
+    sync_json(round0, reference)
     assert _items(tmp_path) == _items(reference)
 
 
@@ -139,13 +124,13 @@ def _items(directory: Path) -> dict[str, bytes]:
 
 
 def test_content_type_filter_holds_for_later_rounds(round0: Emulator, tmp_path: Path) -> None:
-    report = _sync(round0, tmp_path, "--content-type", "city")
+    report = sync_json(round0, tmp_path, "--content-type", "city")
     assert report["items"] == 8
     assert sorted(p.parent.name for p in tmp_path.glob("entries/*/*.json")) == ["city"] * 8
     assert not (tmp_path / "assets").exists()
     for number in (1, 2, 3, 4):
         round0.store.apply_round(number)
-    _sync(round0, tmp_path)
+    sync_json(round0, tmp_path)
     assert (tmp_path / "entries/city/hoi-an.json").exists()
     assert {p.parent.name for p in tmp_path.glob("entries/*/*.json")} == {"city"}
     state = json.loads((tmp_path / "mirror.json").read_text())
@@ -153,7 +138,7 @@ def test_content_type_filter_holds_for_later_rounds(round0: Emulator, tmp_path: 
 
 
 def test_type_asset_mirrors_only_assets(round0: Emulator, tmp_path: Path) -> None:
-    _sync(round0, tmp_path, "--type", "Asset")
+    sync_json(round0, tmp_path, "--type", "Asset")
     assert not (tmp_path / "entries").exists()
     assert len(list((tmp_path / "assets").glob("*.json"))) == 13
 
@@ -169,14 +154,14 @@ def test_full_resync_removes_what_the_space_no_longer_has(tmp_path: Path) -> Non
             {"fields": {"title": {"en-US": "Pop-up"}, "city": {"en-US": link}}},
             headers={"X-Contentful-Content-Type": "place"},
         )
-        _sync(first, tmp_path)
+        sync_json(first, tmp_path)
         assert (tmp_path / "entries/place/short-lived.json").exists()
     with Emulator(EmulatorConfig(port=first.port)) as second:  # same space, the write is gone
         rejected = mirror(*sync_args(second, tmp_path))
         assert rejected.exit_code == 6
         assert "mirror sync --full" in rejected.stderr
         assert commit_count(tmp_path) == 1
-        report = _sync(second, tmp_path, "--full")
+        report = sync_json(second, tmp_path, "--full")
     assert (report["added"], report["changed"], report["deleted"]) == (0, 0, 1)
     assert not (tmp_path / "entries/place/short-lived.json").exists()
     assert git(tmp_path, "log", "-1", "--format=%s") == "sync wayfarer/master: +0 ~0 -1\n"
@@ -196,9 +181,9 @@ def test_a_mirror_inside_a_larger_repository_commits_only_its_folder(
     git(site, "add", "config.toml")
     (site / "README.md").write_text("my site, edited but not staged\n")
     target = site / "data" / "cms"
-    _sync(round0, target)
+    sync_json(round0, target)
     round0.store.apply_round(1)
-    _sync(round0, target)
+    sync_json(round0, target)
     assert not (target / ".git").exists()
     for commit in git(site, "log", "-2", "--format=%H").split():
         touched = git(site, "show", "--name-only", "--format=", commit).split()
@@ -214,20 +199,20 @@ def test_dry_run_reports_and_writes_nothing(round0: Emulator, tmp_path: Path) ->
     assert result.exit_code == 0, result.stderr
     assert "would change +59 ~0 -0" in result.stdout
     assert not target.exists()
-    _sync(round0, target)
+    sync_json(round0, target)
     for number in (1, 2, 3):
         round0.store.apply_round(number)
     before = files_of(target)
-    planned = _sync(round0, target, "--dry-run")
+    planned = sync_json(round0, target, "--dry-run")
     assert planned["status"] == "dry-run"
     assert files_of(target) == before and commit_count(target) == 1
-    done = _sync(round0, target)
+    done = sync_json(round0, target)
     counts = ("added", "changed", "deleted")
     assert [planned[k] for k in counts] == [done[k] for k in counts] != [0, 0, 0]
 
 
 def test_json_summary_has_counts_token_and_commit(round0: Emulator, tmp_path: Path) -> None:
-    report = _sync(round0, tmp_path)
+    report = sync_json(round0, tmp_path)
     assert set(report) >= {
         "status",
         "space",
@@ -261,11 +246,11 @@ def test_settings_come_from_the_environment(round0: Emulator, tmp_path: Path) ->
 
 
 def test_author_is_fixed_and_never_the_machines(round0: Emulator, tmp_path: Path) -> None:
-    _sync(round0, tmp_path / "a")
+    sync_json(round0, tmp_path / "a")
     assert git(tmp_path / "a", "log", "-1", "--format=%an <%ae>|%cn <%ce>") == (
         "mirror <mirror@localhost>|mirror <mirror@localhost>\n"
     )
-    _sync(round0, tmp_path / "b", "--author", "Site Bot <bot@example.org>")
+    sync_json(round0, tmp_path / "b", "--author", "Site Bot <bot@example.org>")
     assert git(tmp_path / "b", "log", "-1", "--format=%an <%ae>") == "Site Bot <bot@example.org>\n"
     bad = mirror(*sync_args(round0, tmp_path / "c", "--author", "no email"))
     assert bad.exit_code == 2
@@ -285,7 +270,7 @@ def test_oversized_pages_restart_the_initial_sync_with_a_smaller_limit(tmp_path:
 def test_filters_given_later_are_reported_not_silently_dropped(
     round0: Emulator, tmp_path: Path
 ) -> None:
-    _sync(round0, tmp_path)
+    sync_json(round0, tmp_path)
     result = mirror(*sync_args(round0, tmp_path, "--limit", "5"))
     assert result.exit_code == 0
     assert "use --full" in result.stderr
@@ -294,7 +279,7 @@ def test_filters_given_later_are_reported_not_silently_dropped(
 def test_deleting_an_item_the_mirror_never_had_is_not_an_error(
     round0: Emulator, tmp_path: Path
 ) -> None:
-    _sync(round0, tmp_path)
+    sync_json(round0, tmp_path)
     api = Api(round0)
     fields = {"name": {"en-US": "Passing through"}}
     api.write(
@@ -306,7 +291,7 @@ def test_deleting_an_item_the_mirror_never_had_is_not_an_error(
     )
     api.write("DELETE", "entries", "transient")
     api.write("DELETE", "assets", "porto-hero")
-    report = _sync(round0, tmp_path)
+    report = sync_json(round0, tmp_path)
     assert (report["added"], report["changed"], report["deleted"]) == (0, 0, 1)
     assert report["items"] == 2
 

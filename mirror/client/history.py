@@ -153,6 +153,37 @@ class History:
         )
         return commit
 
+    def push(self, remote: str, author: Author, attempts: int = 3) -> None:
+        """Push the current branch to `remote` (a name or URL). A rejected push (someone
+        else pushed) is fetched, the local commits are rebased onto it, and the push is
+        tried again; a conflict aborts the rebase and fails, keeping the local commit."""
+        branch = self._git("symbolic-ref", "--short", "-q", "HEAD").strip()
+        if not branch:
+            raise MirrorError("cannot push: HEAD is not on a branch")
+        identity = {"GIT_COMMITTER_NAME": author.name, "GIT_COMMITTER_EMAIL": author.email}
+        for _ in range(attempts):
+            pushed = self._run(["push", "-q", remote, f"HEAD:refs/heads/{branch}"], check=False)
+            if pushed.returncode == 0:
+                return
+            if b"rejected" not in pushed.stderr and b"fetch first" not in pushed.stderr:
+                detail = pushed.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
+                raise MirrorError(
+                    f"git push to {remote} failed ({detail[0] if detail else 'no message'}); "
+                    "the round is committed locally, push it later"
+                )
+            self._run(["fetch", "-q", remote, branch])
+            rebased = self._run(
+                ["rebase", "-q", "--autostash", "FETCH_HEAD"], env=identity, check=False
+            )
+            if rebased.returncode != 0:
+                self._run(["rebase", "--abort"], check=False)
+                raise MirrorError(
+                    f"the push was rejected and the mirror commit does not rebase cleanly onto "
+                    f"{remote}/{branch} (it changed the mirror too); the round is kept locally "
+                    "at HEAD: pull and resolve, or sync again from a fresh clone"
+                )
+        raise MirrorError(f"git push to {remote} kept being rejected; the round is kept locally")
+
     def tidy(self) -> None:
         """Housekeeping after a round, best effort: each round leaves a small pack of
         blobs and loose copies of every folder tree it rewrote (a folder of 25,000
@@ -247,20 +278,13 @@ class History:
         env: dict[str, str] | None = None,
         check: bool = True,
     ) -> subprocess.CompletedProcess[bytes]:
-        full_env = {k: v for k, v in os.environ.items() if k not in _GIT_ENV_DROP}
-        full_env.update({"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", **(env or {})})
-        command = [
-            "git",
-            "-c",
-            "commit.gpgSign=false",
-            "-c",
-            "core.autocrlf=false",
-            "-c",
-            "core.safecrlf=false",
-            *args,
-        ]
         result = subprocess.run(
-            command, cwd=self.top, input=stdin, env=full_env, capture_output=True, check=False
+            [*self._command(), *args],
+            cwd=self.top,
+            input=stdin,
+            env={**self._env(), **(env or {})},
+            capture_output=True,
+            check=False,
         )
         if check and result.returncode != 0:
             detail = result.stderr.decode("utf-8", "replace").strip().splitlines()

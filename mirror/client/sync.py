@@ -48,6 +48,7 @@ class SyncOptions:
     dry_run: bool = False
     force: bool = False
     download_assets: bool = False
+    push: str | None = None  # a remote name or URL: push after the round
     author: str | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     progress: Progress | None = None
@@ -70,6 +71,7 @@ class SyncReport:
     seconds: float
     limit: int
     recovered: bool = False
+    pushed: bool = False
     details: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -130,6 +132,9 @@ def _sync_round(
         finally:
             source.close()
         report.recovered = recovered
+        if options.push:
+            history.push(options.push, author)  # also after an up-to-date round: catches up
+            report.pushed = True
         return report
 
 
@@ -196,10 +201,7 @@ def _fetch(
             guard.begin_round()
             config.limit = smaller
         except TokenRejected as error:
-            raise MirrorStateError(
-                f"the source rejected the mirror's sync token ({error}); "
-                "run mirror sync --full to sync everything again"
-            ) from None
+            raise _rejected(error) from None
         finally:
             if downloads:
                 downloads.close()
@@ -295,14 +297,18 @@ def _dry_run(options: SyncOptions, started: float) -> SyncReport:
         start = _start(config, options)
         result = Round(source, tree, start, None, options.full, options.progress).run()
     except TokenRejected as error:
-        raise MirrorStateError(
-            f"the source rejected the mirror's sync token ({error}); "
-            "run mirror sync --full to sync everything again"
-        ) from None
+        raise _rejected(error) from None
     finally:
         source.close()
     config.sync_token = result.token
     return _report("dry-run", config, result, None, started, state.round if state else 0)
+
+
+def _rejected(error: TokenRejected) -> MirrorStateError:
+    return MirrorStateError(
+        f"the source rejected the mirror's sync token ({error}); "
+        "run mirror sync --full to sync everything again"
+    )
 
 
 def _read_state(tree: MirrorTree) -> MirrorState | None:
