@@ -36,6 +36,7 @@ from pathlib import Path
 
 import requests
 
+from mirror.client.guard import wait_for_lock
 from mirror.emulator.synthetic import SyntheticSpace
 
 HERE = Path(__file__).resolve().parent
@@ -212,6 +213,7 @@ def run_size(entries: int, runs: int, deltas: int, work: Path, with_sdks: bool) 
             for number in range(1, deltas + 1):
                 server.apply_round(number)
                 timings.append(measure(mirror_command(server, last_mirror), env))
+            wait_for_lock(last_mirror / ".git/mirror/root/housekeeping.lock", 300)
             growth = (git_size_mb(last_mirror) - before) / deltas
             exported = measure(
                 [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from mirror.client.guard import mirror_key, wait_for_lock
 from mirror.client.history import init_repository
 from mirror.client.sync import SyncOptions, SyncReport, run_sync
 from mirror.emulator import Emulator, EmulatorConfig
@@ -38,6 +39,8 @@ def run_demo(directory: Path, show: Callable[[str], None]) -> list[SyncReport]:
             reports.append(report)
             counts = f"+{report.added} ~{report.changed} -{report.deleted}"
             show(f"round {number}: {counts:<14} {space.round_notes[number]}")
+    # The last round's housekeeping runs detached; a demo hands over a quiet repository.
+    wait_for_lock(directory / ".git" / "mirror" / mirror_key("") / "housekeeping.lock", 120)
     where = str(directory)
     show("")
     show(f"{where} is now a Git repository with one commit per round. Look at it:")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from mirror.emulator import Emulator, EmulatorConfig
@@ -303,3 +304,20 @@ def test_no_progress_or_noise_on_stderr_when_not_a_terminal(
     assert result.exit_code == 0
     assert result.stderr == ""
     assert result.stdout.startswith("synced wayfarer/master round 1: +59 ~0 -0")
+
+
+def test_housekeeping_packs_each_rounds_objects_in_the_background(
+    round0: Emulator, tmp_path: Path
+) -> None:
+    from mirror.client.guard import wait_for_lock
+
+    sync_json(round0, tmp_path)
+    for number in (1, 2, 3, 4):
+        round0.store.apply_round(number)
+        sync_json(round0, tmp_path)  # each waits for the previous round's housekeeping
+    assert wait_for_lock(tmp_path / ".git/mirror/root/housekeeping.lock", 60)
+    counts = dict(line.split(": ") for line in git(tmp_path, "count-objects", "-v").splitlines())
+    assert counts["count"] == "0"  # no loose objects left
+    subprocess.run(
+        ["git", "-C", str(tmp_path), "fsck", "--no-progress"], check=True, capture_output=True
+    )

@@ -8,6 +8,7 @@ import hashlib
 import os
 import shutil
 import signal
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -57,6 +58,14 @@ class RoundGuard:
             os.close(self._handle)
             self._handle = None
 
+    @property
+    def housekeeping_lock(self) -> Path:
+        return self.folder / "housekeeping.lock"
+
+    def wait_for_housekeeping(self, seconds: float = 120.0) -> None:
+        """Let a detached housekeeping of the last round finish before a new round."""
+        wait_for_lock(self.housekeeping_lock, seconds)
+
     def interrupted_round(self) -> str | None:
         """What the journal says of a round that never finished, or None."""
         try:
@@ -72,6 +81,26 @@ class RoundGuard:
     def end_round(self) -> None:
         self._journal.unlink(missing_ok=True)
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def wait_for_lock(path: Path, seconds: float) -> bool:
+    """Wait until nobody holds the flock on `path` (or `seconds` pass); True if free."""
+    if not path.exists():
+        return True
+    handle = os.open(path, os.O_RDWR)
+    try:
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                return True
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.05)
+    finally:
+        os.close(handle)
 
 
 def kill_point(name: str) -> None:

@@ -4,6 +4,7 @@ holds someone's staged work; and the way back to the last commit."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -184,13 +185,43 @@ class History:
                 )
         raise MirrorError(f"git push to {remote} kept being rejected; the round is kept locally")
 
-    def tidy(self) -> None:
-        """Housekeeping after a round, best effort: each round leaves a small pack of
-        blobs and loose copies of every folder tree it rewrote (a folder of 25,000
-        files is a tree of about 1.4 MB). A geometric repack folds the small packs
-        and loose objects together, so new trees are stored as deltas of old ones,
-        and leaves the big pack of the initial sync alone."""
-        self._run(["repack", "-d", "-q", "--geometric=2", "--no-write-bitmap-index"], check=False)
+    def tidy(self, lock: Path) -> None:
+        """Housekeeping after a round, best effort and in the background.
+
+        Each round leaves a small pack of blobs and loose copies of every folder tree
+        it rewrote (a folder of 25,000 files is a tree of about 1.4 MB). A geometric
+        repack folds the small packs and loose objects together, so new trees are
+        stored as deltas of old ones, and leaves the big pack of the initial sync
+        alone. Like git's own `gc --auto` it runs detached, so the round returns as
+        soon as it is committed; it holds `lock` (an flock it inherits) while it runs,
+        and the next round waits for it.
+        """
+        handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(handle)
+            return  # one is running already
+        try:
+            subprocess.Popen(
+                [
+                    *self._command(),
+                    "repack",
+                    "-d",
+                    "-q",
+                    "--geometric=2",
+                    "--no-write-bitmap-index",
+                ],
+                cwd=self.top,
+                env=self._env(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                pass_fds=(handle,),
+            )
+        finally:
+            os.close(handle)  # the child keeps the lock until it exits
 
     def restore(self) -> None:
         """Put the mirror's folders back exactly as at HEAD: index, files, untracked files."""

@@ -113,6 +113,7 @@ def _sync_round(
         state = _read_state(tree)
         config = _resolve(options, state)
         source = _source(config, options)
+        guard.wait_for_housekeeping()
         guard.begin_round()
         packer: list[Packer] = []
         try:
@@ -239,7 +240,7 @@ def _finish(
     kill_point("after-commit")
     guard.end_round()
     if previous is not None:
-        history.tidy()  # after the initial sync there is nothing small to fold together
+        history.tidy(guard.housekeeping_lock)  # after an initial sync: nothing small to fold
     return _report("synced", config, result, commit, started, config.round)
 
 
