@@ -229,3 +229,36 @@ def test_an_app_continues_from_the_bundle_with_exactly_the_later_changes(
     assert (
         len(changed) == 6 + 9 - 1 and fresh.status_code == 200
     )  # rounds 3 and 4, one item in both
+
+
+def test_bundles_of_a_real_recorded_space(tmp_path: Path) -> None:
+    exchanges = load_recording(RECORDINGS / "three-pages-256-items.json")["exchanges"]
+    with ReplayServer(exchanges) as server:
+        result = mirror(
+            "sync",
+            str(tmp_path / "m"),
+            "--space",
+            "redactedspace",
+            "--access-token",
+            "replay-token-123",
+            "--base-url",
+            server.base_url,
+            "--limit",
+            "100",
+        )
+        assert result.exit_code == 0, result.stderr
+    items = [i for e in exchanges for i in e["body"]["items"]]
+    entries = sum(1 for i in items if i["sys"]["type"] == "Entry")
+    assert mirror("bundle", str(tmp_path / "m"), str(tmp_path / "b.sqlite")).exit_code == 0
+    with sqlite3.connect(f"file:{tmp_path / 'b.sqlite'}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT count(*) FROM entries").fetchone() == (entries,)
+        assert db.execute("SELECT count(*) FROM assets").fetchone() == (len(items) - entries,)
+    assert (
+        mirror(
+            "bundle", str(tmp_path / "m"), str(tmp_path / "p"), "--format", "sync-pages"
+        ).exit_code
+        == 0
+    )
+    pages = [json.loads(p.read_text()) for p in (tmp_path / "p").glob("[0-9]*.json")]
+    assert sum(len(p["items"]) for p in pages) == len(items)
+    assert all(schemas().errors("sync_page", p) == [] for p in pages)

@@ -35,7 +35,7 @@ class ExportReport:
 class Reader:
     """Items of a mirror by id, parsed from disk on demand, with a bounded cache."""
 
-    def __init__(self, tree: MirrorTree, cache_size: int = 20_000) -> None:
+    def __init__(self, tree: MirrorTree, cache_size: int = 2_000) -> None:
         self.tree = tree
         self._content_type_of = {
             path.rsplit("/", 1)[1].removesuffix(".json"): path.split("/")[1]
