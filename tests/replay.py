@@ -13,6 +13,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -123,3 +124,21 @@ class ReplayServer:
 
 def _error(code: str, message: str) -> bytes:
     return json.dumps({"sys": {"type": "Error", "id": code}, "message": message}).encode()
+
+
+REPLAY_TOKEN = "replay-token-123"
+
+
+def replay_sync_args(server: ReplayServer, directory: Path, space: str, *extra: str) -> list[str]:
+    """`mirror sync` arguments for a mirror of a recorded space served by `server`."""
+    return [
+        "sync",
+        str(directory),
+        "--space",
+        space,
+        "--access-token",
+        REPLAY_TOKEN,
+        "--base-url",
+        server.base_url,
+        *extra,
+    ]

@@ -13,7 +13,7 @@ from mirror.client.assets import allowed_url, safe_file_name
 from mirror.emulator import Emulator, EmulatorConfig
 from mirror.errors import InvalidData
 from tests.conftest import commit_count, files_of, git, mirror, sync_args, sync_json
-from tests.replay import ReplayServer
+from tests.replay import ReplayServer, replay_sync_args
 
 
 def _served(url: str) -> bytes:
@@ -116,17 +116,7 @@ def _asset_chain(url: str, size: int, name: str = "photo.png") -> list[dict[str,
 
 
 def _replaysync_json(server: ReplayServer, directory: Path) -> Any:
-    return mirror(
-        "sync",
-        str(directory),
-        "--space",
-        "s",
-        "--access-token",
-        "replay-token-123",
-        "--base-url",
-        server.base_url,
-        "--download-assets",
-    )
+    return mirror(*replay_sync_args(server, directory, "s", "--download-assets"))
 
 
 def test_a_file_whose_size_differs_from_details_size_fails_the_round(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import requests
 from mirror.emulator import Emulator, EmulatorConfig
 from mirror.schemas import schemas
 from tests.conftest import RECORDINGS, Api, files_of, load_recording, mirror, sync_args, token_of
-from tests.replay import ReplayServer
+from tests.replay import ReplayServer, replay_sync_args
 
 
 @pytest.fixture(scope="module")
@@ -129,19 +129,7 @@ def test_export_of_real_contentful_data_uses_its_fallbacks(tmp_path: Path) -> No
         "exchanges"
     ]
     with ReplayServer(exchanges) as server:
-        assert (
-            mirror(
-                "sync",
-                str(tmp_path / "m"),
-                "--space",
-                "cfexampleapi",
-                "--access-token",
-                "replay-token-123",
-                "--base-url",
-                server.base_url,
-            ).exit_code
-            == 0
-        )
+        assert mirror(*replay_sync_args(server, tmp_path / "m", "cfexampleapi")).exit_code == 0
     _export(tmp_path / "m", tmp_path / "out", "--locale", "tlh")
     nyan = _read(tmp_path / "out", "tlh", "cat", "nyancat")["fields"]
     assert nyan["name"] == "Nyan vIghro'"  # Klingon where the space has it
@@ -235,16 +223,7 @@ def test_bundles_of_a_real_recorded_space(tmp_path: Path) -> None:
     exchanges = load_recording(RECORDINGS / "three-pages-256-items.json")["exchanges"]
     with ReplayServer(exchanges) as server:
         result = mirror(
-            "sync",
-            str(tmp_path / "m"),
-            "--space",
-            "redactedspace",
-            "--access-token",
-            "replay-token-123",
-            "--base-url",
-            server.base_url,
-            "--limit",
-            "100",
+            *replay_sync_args(server, tmp_path / "m", "redactedspace", "--limit", "100")
         )
         assert result.exit_code == 0, result.stderr
     items = [i for e in exchanges for i in e["body"]["items"]]

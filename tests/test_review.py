@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RECORDINGS, git, load_recording, mirror
-from tests.replay import ReplayServer
+from tests.replay import ReplayServer, replay_sync_args
 
 
 @pytest.fixture(scope="module")
@@ -149,16 +149,7 @@ def test_a_mirror_of_real_contentful_data_verifies(tmp_path: Path) -> None:
         "exchanges"
     ]
     with ReplayServer(exchanges) as server:
-        result = mirror(
-            "sync",
-            str(tmp_path),
-            "--space",
-            "cfexampleapi",
-            "--access-token",
-            "replay-token-123",
-            "--base-url",
-            server.base_url,
-        )
+        result = mirror(*replay_sync_args(server, tmp_path, "cfexampleapi"))
         assert result.exit_code == 0, result.stderr
     verdict = mirror("verify", str(tmp_path), "--json")
     report = json.loads(verdict.stdout)

@@ -26,7 +26,7 @@ from tests.conftest import (
     mirror,
     sync_args,
 )
-from tests.replay import ReplayServer
+from tests.replay import ReplayServer, replay_sync_args
 
 
 @pytest.fixture
@@ -203,16 +203,7 @@ def _chain() -> list[dict[str, Any]]:
 
 
 def _sync_replay(server: ReplayServer, directory: Path) -> list[str]:
-    return [
-        "sync",
-        str(directory),
-        "--space",
-        "smf0sqiu0c5s",
-        "--access-token",
-        "replay-token-123",
-        "--base-url",
-        server.base_url,
-    ]
+    return replay_sync_args(server, directory, "smf0sqiu0c5s")
 
 
 @pytest.mark.parametrize(
