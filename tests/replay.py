@@ -129,7 +129,9 @@ def _error(code: str, message: str) -> bytes:
 REPLAY_TOKEN = "replay-token-123"
 
 
-def replay_sync_args(server: ReplayServer, directory: Path, space: str, *extra: str) -> list[str]:
+def replay_sync_args(
+    server: ReplayServer, directory: Path, space: str, *extra: str, token: str = REPLAY_TOKEN
+) -> list[str]:
     """`mirror sync` arguments for a mirror of a recorded space served by `server`."""
     return [
         "sync",
@@ -137,7 +139,7 @@ def replay_sync_args(server: ReplayServer, directory: Path, space: str, *extra: 
         "--space",
         space,
         "--access-token",
-        REPLAY_TOKEN,
+        token,
         "--base-url",
         server.base_url,
         *extra,

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.conftest import RECORDINGS, commit_count, git, load_recording, mirror
-from tests.replay import ReplayServer
+from tests.replay import ReplayServer, replay_sync_args
 
 TOKEN = "recorded-scenario-token"
 CHAINS = [
@@ -135,17 +135,7 @@ def test_recorded_chain_replays_into_files_commits_and_tokens(name: str, tmp_pat
 def test_recorded_filtered_syncs(options: list[str], expected_folder: str, tmp_path: Path) -> None:
     exchanges = load_recording(RECORDINGS / "cfexampleapi-type-filters.json")["exchanges"]
     with ReplayServer(exchanges) as server:
-        result = mirror(
-            "sync",
-            str(tmp_path),
-            "--space",
-            "cfexampleapi",
-            "--access-token",
-            TOKEN,
-            "--base-url",
-            server.base_url,
-            *options,
-        )
+        result = mirror(*replay_sync_args(server, tmp_path, "cfexampleapi", *options, token=TOKEN))
         assert result.exit_code == 0, result.stderr
         request = server.sync_requests()[0]
     item_files = sorted(

@@ -8,7 +8,7 @@ import pytest
 
 from mirror.emulator import Emulator, EmulatorConfig
 from mirror.schemas import schemas
-from tests.conftest import Api, start_emulator, token_of
+from tests.conftest import Api, token_of
 
 
 def test_initial_sync_returns_every_live_item_over_several_pages(api: Api) -> None:
@@ -189,48 +189,34 @@ def test_malformed_tokens_are_refused(api: Api, token: str) -> None:
     assert response.json()["sys"]["id"] == "BadRequest"
 
 
+def _token_after_initial_sync(round_: int | None = None, write: bool = False) -> str:
+    """The sync token of an initial sync against an emulator that is then stopped."""
+    with Emulator(EmulatorConfig(round=round_)) as emulator:
+        api = Api(emulator)
+        if write:
+            api.write("PUT", "entries", "author-amara", {"fields": {"name": {"en-US": "A"}}})
+        return api.sync_all(initial="true")[1]
+
+
 def test_tokens_survive_a_restart_over_the_same_space_folder() -> None:
-    first = start_emulator(round=2)
-    try:
-        _, token, _ = Api(first).sync_all(initial="true")
-    finally:
-        first.stop()
-    second = start_emulator(round=3)
-    try:
-        items, _, _ = Api(second).sync_all(sync_token=token)
-    finally:
-        second.stop()
+    token = _token_after_initial_sync(round_=2)
+    with Emulator(EmulatorConfig(round=3)) as restarted:
+        items, _, _ = Api(restarted).sync_all(sync_token=token)
     assert {i["sys"]["id"] for i in items} >= {"tbilisi-dry-bridge-market", "kyoto-hero"}
 
 
 def test_a_token_from_another_history_is_refused() -> None:
-    first = start_emulator()
-    try:
-        api = Api(first)
-        api.write("PUT", "entries", "author-amara", {"fields": {"name": {"en-US": "A"}}})
-        _, token, _ = api.sync_all(initial="true")
-    finally:
-        first.stop()
-    second = start_emulator()  # the write above is gone after the restart
-    try:
-        response = Api(second).sync(sync_token=token)
-    finally:
-        second.stop()
+    token = _token_after_initial_sync(write=True)
+    with Emulator(EmulatorConfig()) as restarted:  # the write is gone after the restart
+        response = Api(restarted).sync(sync_token=token)
     assert response.status_code == 400
     assert "initial=true" in response.json()["message"]
 
 
 def test_token_of_a_later_round_is_refused_by_an_earlier_one() -> None:
-    later = start_emulator(round=4)
-    try:
-        _, token, _ = Api(later).sync_all(initial="true")
-    finally:
-        later.stop()
-    earlier = start_emulator(round=1)
-    try:
+    token = _token_after_initial_sync(round_=4)
+    with Emulator(EmulatorConfig(round=1)) as earlier:
         assert Api(earlier).sync(sync_token=token).status_code == 400
-    finally:
-        earlier.stop()
 
 
 def test_rounds_change_what_is_served() -> None:

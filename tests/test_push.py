@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from mirror.emulator import Emulator
 from tests.conftest import git, mirror, sync_args
@@ -37,13 +38,22 @@ def test_push_sends_the_round_to_the_remote(round0: Emulator, tmp_path: Path) ->
     assert git(remote, "rev-parse", "main") == git(tmp_path / "m", "rev-parse", "HEAD")
 
 
-def test_a_rejected_push_is_fetched_rebased_and_retried(round0: Emulator, tmp_path: Path) -> None:
+def _round_after_someone_pushed(
+    round0: Emulator, tmp_path: Path, path: str, text: str
+) -> tuple[Path, Path, Any]:
+    """A pushed mirror, someone else's push of `path`, then the next round with --push."""
     remote = _bare(tmp_path)
     mirror_dir = tmp_path / "m"
     assert mirror(*sync_args(round0, mirror_dir, "--push", str(remote))).exit_code == 0
-    _someone_else(tmp_path, remote, "README.md", "a site edit pushed meanwhile\n")
+    _someone_else(tmp_path, remote, path, text)
     round0.store.apply_round(1)
-    result = mirror(*sync_args(round0, mirror_dir, "--push", str(remote)))
+    return remote, mirror_dir, mirror(*sync_args(round0, mirror_dir, "--push", str(remote)))
+
+
+def test_a_rejected_push_is_fetched_rebased_and_retried(round0: Emulator, tmp_path: Path) -> None:
+    remote, mirror_dir, result = _round_after_someone_pushed(
+        round0, tmp_path, "README.md", "a site edit pushed meanwhile\n"
+    )
     assert result.exit_code == 0, result.stderr
     subjects = git(remote, "log", "--format=%s", "main").splitlines()
     assert subjects == [
@@ -57,12 +67,7 @@ def test_a_rejected_push_is_fetched_rebased_and_retried(round0: Emulator, tmp_pa
 def test_a_push_that_cannot_rebase_fails_clearly_and_keeps_the_round(
     round0: Emulator, tmp_path: Path
 ) -> None:
-    remote = _bare(tmp_path)
-    mirror_dir = tmp_path / "m"
-    assert mirror(*sync_args(round0, mirror_dir, "--push", str(remote))).exit_code == 0
-    _someone_else(tmp_path, remote, "mirror.json", "{}\n")
-    round0.store.apply_round(1)
-    result = mirror(*sync_args(round0, mirror_dir, "--push", str(remote)))
+    _, mirror_dir, result = _round_after_someone_pushed(round0, tmp_path, "mirror.json", "{}\n")
     assert result.exit_code == 1
     assert "does not rebase cleanly" in result.stderr and "kept locally" in result.stderr
     assert git(mirror_dir, "log", "-1", "--format=%s") == "sync wayfarer/master: +0 ~7 -0\n"

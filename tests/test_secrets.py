@@ -11,7 +11,7 @@ from mirror.cli_support import run_guarded
 from mirror.emulator import Emulator, EmulatorConfig
 from mirror.emulator.faults import FaultPlan
 from tests.conftest import mirror, sync_args
-from tests.replay import ReplayServer
+from tests.replay import ReplayServer, replay_sync_args
 
 SECRET = "SeCrEt-delivery-token-4f9a2c"
 
@@ -56,16 +56,7 @@ def test_the_token_goes_in_the_header_never_the_query(tmp_path: Path) -> None:
 
     exchanges = load_recording(RECORDINGS / "paginated-initial-then-delta.json")["exchanges"]
     with ReplayServer(exchanges) as server:
-        result = mirror(
-            "sync",
-            str(tmp_path),
-            "--space",
-            "smf0sqiu0c5s",
-            "--access-token",
-            SECRET,
-            "--base-url",
-            server.base_url,
-        )
+        result = mirror(*replay_sync_args(server, tmp_path, "smf0sqiu0c5s", token=SECRET))
         assert result.exit_code == 0, result.stderr
     assert server.seen
     for seen in server.seen:

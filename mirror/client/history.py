@@ -148,10 +148,18 @@ class History:
         commit = commit.strip()
         self._run(["update-ref", "-m", "mirror: sync round", "HEAD", commit, head or self.null_id])
         kill_point("after-update-ref")
-        self._stream(
-            ["update-index", "--add", "--remove", "-z", "--stdin"],
-            _changed_paths(spool, self.prefix),
-        )
+        try:
+            self._stream(
+                ["update-index", "--add", "--remove", "-z", "--stdin"],
+                _changed_paths(spool, self.prefix),
+            )
+        except MirrorError as error:
+            # Past the checkpoint the round stands; only git's index lags behind HEAD,
+            # and restoring the mirror's paths to HEAD (the caller's next step) mends it.
+            raise MirrorError(
+                f"the round was committed as {commit[:10]}, but git's index could not be "
+                f"updated ({error}); the mirror is at that commit, run mirror sync again"
+            ) from None
         return commit
 
     def push(self, remote: str, author: Author, attempts: int = 3) -> None:
