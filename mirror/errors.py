@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-# Exit codes, documented in `mirror --help` and the README.
+# Exit codes, documented in each command's --help and in the README.
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -10,20 +10,31 @@ EXIT_AUTH = 3
 EXIT_UNAVAILABLE = 4
 EXIT_BAD_DATA = 5
 EXIT_MIRROR_STATE = 6
+EXIT_NOT_FOUND = 7
 EXIT_INTERRUPTED = 130
 
-EXIT_CODES_HELP = """\
-\b
-Exit codes:
-  0  synced, or already up to date
-  1  any other error
-  2  usage error (bad option or argument)
-  3  authentication or authorization refused (HTTP 401/403)
-  4  source unavailable after retries (network, 5xx, 429)
-  5  invalid data from the source (malformed JSON, schema violation, unsafe id,
-     URL to another origin)
-  6  the mirror is locked, dirty or inconsistent
-  130 interrupted (Ctrl-C or SIGTERM); the mirror is left as at its last commit"""
+EXIT_CODES = {
+    EXIT_OK: "success",
+    EXIT_ERROR: "any other error (disk full, I/O error, git failure, ...)",
+    EXIT_USAGE: "usage error (bad option or argument)",
+    EXIT_AUTH: "authentication or authorization refused (HTTP 401/403)",
+    EXIT_UNAVAILABLE: "source unavailable after retries (network, timeouts, 5xx, 429)",
+    EXIT_BAD_DATA: "invalid data from the source (malformed JSON, schema violation, unsafe "
+    "id, URL to another origin)",
+    EXIT_MIRROR_STATE: "the mirror is locked, dirty or inconsistent, or the source rejected "
+    "its sync token",
+    EXIT_NOT_FOUND: "the space or environment does not exist at the source (HTTP 404)",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C or SIGTERM); the mirror is left as at its last commit",
+}
+
+
+def exit_codes_help(*codes: int, **meaning: str) -> str:
+    """A command's --help epilog listing only the exit codes it can give; `meaning`
+    (keyed `c6` for code 6) says what a code means for this command in particular."""
+    lines = ["\b", "Exit codes:"]
+    for code in codes:
+        lines.append(f"  {code:<3} {meaning.get(f'c{code}', EXIT_CODES[code])}")
+    return "\n".join(lines)
 
 
 class MirrorError(Exception):
@@ -54,6 +65,12 @@ class InvalidData(MirrorError):
     """The source sent something the mirror will not write."""
 
     exit_code = EXIT_BAD_DATA
+
+
+class NotFound(MirrorError):
+    """The source has no such space or environment."""
+
+    exit_code = EXIT_NOT_FOUND
 
 
 class MirrorStateError(MirrorError):

@@ -47,7 +47,16 @@ def test_quick_start_is_exactly_two_commands() -> None:
 
 
 def test_exit_codes_agree_between_help_and_readme() -> None:
-    from mirror.errors import EXIT_CODES_HELP
+    from mirror.errors import EXIT_CODES
 
-    for code in re.findall(r"^\s+(\d+)\s", EXIT_CODES_HELP, re.M):
+    for code in EXIT_CODES:
         assert f"| {code} |" in README
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_each_command_lists_only_its_own_exit_codes(name: str) -> None:
+    epilog = cli.commands[name].epilog or ""
+    codes = re.findall(r"^\s+(\d+)\s", epilog, re.M)
+    assert codes and codes[0] == "0" and "1" in codes, epilog
+    if name != "sync":
+        assert "3" not in codes and "4" not in codes, f"{name} cannot fail authentication"

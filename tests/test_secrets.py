@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mirror.cli_support import run_guarded
+from mirror.cli.support import run_guarded
 from mirror.emulator import Emulator, EmulatorConfig
 from mirror.emulator.faults import FaultPlan
 from tests.conftest import mirror, sync_args

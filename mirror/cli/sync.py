@@ -1,0 +1,180 @@
+"""`mirror sync` and `mirror demo`: the commands that write a mirror."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mirror.cli.options import connection_options, output_options
+from mirror.cli.support import ProgressLine, install_sigterm, run_guarded
+from mirror.errors import exit_codes_help
+from mirror.wire import SYNC_TYPES
+
+SYNC_EXIT_CODES = exit_codes_help(0, 1, 2, 3, 4, 5, 6, 7, 130, c0="synced, or already up to date")
+DEMO_EXIT_CODES = exit_codes_help(0, 1, 2, 130, c2="DIRECTORY is not new or empty")
+
+
+@click.command(epilog=SYNC_EXIT_CODES)
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@connection_options
+@click.option(
+    "--type",
+    "type_",
+    type=click.Choice(SYNC_TYPES),
+    help="Initial sync only: which items to mirror (default all).",
+)
+@click.option(
+    "--content-type", help="Initial sync only: entries of this content type (implies --type Entry)."
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 1000),
+    help="Initial sync only: items per page, default 1000; halved by itself on a too-big page.",
+)
+@click.option(
+    "--full", is_flag=True, help="Sync everything again and remove files of items that are gone."
+)
+@click.option("--dry-run", is_flag=True, help="Fetch and report what would change; write nothing.")
+@click.option(
+    "--force", is_flag=True, help="Overwrite uncommitted changes in the mirror's folders."
+)
+@click.option(
+    "--push",
+    is_flag=False,
+    flag_value="origin",
+    default=None,
+    metavar="[REMOTE]",
+    help="Push the round's commit to REMOTE (a name or URL; default origin); a rejected push "
+    "is fetched, rebased and tried again.",
+)
+@click.option(
+    "--download-assets",
+    is_flag=True,
+    help="Also keep every asset's file, per locale, in assets/files/ (remembered once used).",
+)
+@click.option("--author", help='Commit author "Name <email>" (default: mirror <mirror@localhost>).')
+@click.option(
+    "--retries",
+    type=click.IntRange(0, 20),
+    default=5,
+    show_default=True,
+    help="Retries per request on 429, 5xx, timeouts and dropped connections.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(1, 600),
+    default=30,
+    show_default=True,
+    help="Seconds to wait for a response.",
+)
+@output_options
+def sync(
+    directory: Path,
+    space: str | None,
+    access_token: str | None,
+    environment: str | None,
+    base_url: str | None,
+    type_: str | None,
+    content_type: str | None,
+    limit: int | None,
+    full: bool,
+    dry_run: bool,
+    force: bool,
+    push: str | None,
+    download_assets: bool,
+    author: str | None,
+    retries: int,
+    timeout: float,
+    as_json: bool,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    """Bring DIRECTORY up to date with a Contentful space: one commit per round.
+
+    The first run creates DIRECTORY (a Git repository, or a folder of an existing
+    one) and syncs everything; later runs fetch only what changed since the sync
+    token stored in DIRECTORY/mirror.json. Space, environment, base URL, filters
+    and limit are remembered; the access token never is.
+
+    \b
+    Example:
+      export CONTENTFUL_SPACE_ID=abc123 CONTENTFUL_ACCESS_TOKEN=...
+      mirror sync ./content
+      git -C ./content log --stat
+    """
+    from mirror.client.source import RetryPolicy
+    from mirror.client.sync import SyncOptions, run_sync
+
+    install_sigterm()
+    progress = None if quiet or as_json else ProgressLine.if_terminal()
+    options = SyncOptions(
+        directory=directory,
+        access_token=access_token,
+        space=space,
+        environment=environment,
+        base_url=base_url,
+        type=type_,
+        content_type=content_type,
+        limit=limit,
+        full=full,
+        dry_run=dry_run,
+        force=force,
+        download_assets=download_assets,
+        push=push,
+        author=author,
+        retry=RetryPolicy(retries=retries, timeout=timeout),
+        progress=progress.update if progress else None,
+        notice=lambda message: click.echo(f"mirror: {message}", err=True),
+    )
+    secrets = [access_token] if access_token else []
+    report = run_guarded(lambda: run_sync(options), verbose, secrets)
+    if progress:
+        progress.done()
+    if as_json:
+        click.echo(json.dumps(report.to_json(), sort_keys=True))
+    elif not quiet:
+        _print_report(report)
+
+
+def _print_report(report: Any) -> None:
+    where = f"{report.space}/{report.environment}"
+    counts = f"+{report.added} ~{report.changed} -{report.deleted}"
+    if report.status == "up-to-date":
+        click.echo(f"{where} is up to date (round {report.round}, {report.items} items checked)")
+    elif report.status == "dry-run":
+        click.echo(f"dry run: {where} would change {counts} ({report.items} items fetched)")
+        for line in report.details:
+            click.echo(f"  {line}")
+    else:
+        click.echo(
+            f"synced {where} round {report.round}: {counts} in {report.seconds:.1f}s "
+            f"({report.items} items, {report.pages} pages, commit {report.commit[:10]})"
+        )
+
+
+@click.command(epilog=DEMO_EXIT_CODES)
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("-v", "--verbose", is_flag=True, help="Show a traceback when something fails.")
+def demo(directory: Path, verbose: bool) -> None:
+    """Sync the bundled sample space through every round of its changes into DIRECTORY.
+
+    Starts the emulator in this process on a free port, syncs its initial content,
+    then applies each later round of changes and syncs again, so that DIRECTORY
+    ends as a repository of its own whose `git log -p` shows every round.
+    DIRECTORY must be new or empty.
+
+    \b
+    Example:
+      mirror demo ./travel-guide && git -C ./travel-guide log --stat
+    """
+    from mirror.demo import run_demo
+
+    install_sigterm()
+
+    def show(line: str) -> None:
+        click.echo(line)
+
+    run_guarded(lambda: run_demo(directory, show), verbose)
