@@ -79,6 +79,19 @@ class MirrorStateError(MirrorError):
     exit_code = EXIT_MIRROR_STATE
 
 
+class StorageFailed(MirrorError):
+    """The disk refused a write or read (full, read-only, I/O error, no permission)."""
+
+    exit_code = EXIT_ERROR
+
+
+def storage_failed(error: OSError, doing: str) -> StorageFailed:
+    """`no space left on device while writing entries/author/x.json`: what failed and where."""
+    reason = (error.strerror or str(error)).strip().rstrip(".")
+    reason = reason[:1].lower() + reason[1:]
+    return StorageFailed(f"{reason} while {doing}")
+
+
 class Interrupted(MirrorError):
     """The run was interrupted by a signal and rolled back."""
 

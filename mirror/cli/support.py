@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import traceback
@@ -15,26 +16,37 @@ from mirror.errors import EXIT_ERROR, EXIT_INTERRUPTED, MirrorError
 T = TypeVar("T")
 
 
-def run_guarded(action: Callable[[], T], verbose: bool = False, secrets: Iterable[str] = ()) -> T:
+def run_guarded(
+    action: Callable[[], T],
+    verbose: bool = False,
+    secrets: Iterable[str] = (),
+    as_json: bool = False,
+) -> T:
     """Run `action`; turn any failure into `Error: ...` on stderr and its exit code.
 
-    Every secret is blanked out of what is printed, including tracebacks.
+    Every secret is blanked out of what is printed, including tracebacks. With
+    `as_json`, stdout also gets one object, {"status": "error", "exit_code": N,
+    "error": "..."}, so that a CI report is never empty when it is needed most.
     """
+    fail = _Failure(verbose, list(secrets), as_json)
     try:
         return action()
     except MirrorError as error:
-        _fail(str(error), error.exit_code, verbose, secrets)
+        fail(str(error), error.exit_code)
     except KeyboardInterrupt:
-        _fail(
-            "interrupted; the mirror is as at its last commit", EXIT_INTERRUPTED, verbose, secrets
-        )
+        fail("interrupted; the mirror is as at its last commit", EXIT_INTERRUPTED)
     except OSError as error:
         where = f" ({error.filename})" if error.filename else ""
-        _fail(f"{error.strerror or error}{where}", EXIT_ERROR, verbose, secrets)
+        fail(f"{error.strerror or error}{where}", EXIT_ERROR)
     except Exception as error:  # a bug: still one line; the traceback only with -v
         hint = "" if verbose else " (run with -v for the traceback)"
-        _fail(f"unexpected {type(error).__name__}: {error}{hint}", EXIT_ERROR, verbose, secrets)
+        fail(f"unexpected {type(error).__name__}: {error}{hint}", EXIT_ERROR)
     raise AssertionError("unreachable")
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """`1 page`, `2 pages`, `1 entry`, `3 entries` (give `nouns` where -s is wrong)."""
+    return f"{count:,} {noun if count == 1 else (nouns or noun + 's')}"
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -44,12 +56,19 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def _fail(message: str, code: int, verbose: bool, secrets: Iterable[str]) -> None:
-    secrets = list(secrets)
-    if verbose:
-        sys.stderr.write(redact(traceback.format_exc(), secrets))
-    click.echo(redact(f"Error: {message}", secrets), err=True)
-    sys.exit(code)
+class _Failure:
+    def __init__(self, verbose: bool, secrets: list[str], as_json: bool) -> None:
+        self.verbose, self.secrets, self.as_json = verbose, secrets, as_json
+
+    def __call__(self, message: str, code: int) -> None:
+        if self.verbose:
+            sys.stderr.write(redact(traceback.format_exc(), self.secrets))
+        message = redact(message, self.secrets)
+        if self.as_json:
+            report = {"status": "error", "exit_code": code, "error": message}
+            click.echo(json.dumps(report, sort_keys=True))
+        click.echo(f"Error: {message}", err=True)
+        sys.exit(code)
 
 
 def install_sigterm() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from mirror.cli.options import connection_options, output_options
-from mirror.cli.support import ProgressLine, install_sigterm, run_guarded
+from mirror.cli.support import ProgressLine, install_sigterm, plural, run_guarded
 from mirror.errors import exit_codes_help
 from mirror.wire import SYNC_TYPES
 
@@ -51,9 +51,10 @@ DEMO_EXIT_CODES = exit_codes_help(0, 1, 2, 130, c2="DIRECTORY is not new or empt
     "is fetched, rebased and tried again.",
 )
 @click.option(
-    "--download-assets",
-    is_flag=True,
-    help="Also keep every asset's file, per locale, in assets/files/ (remembered once used).",
+    "--download-assets/--no-download-assets",
+    default=None,
+    help="Keep every asset's file, per locale, in assets/files/ (remembered). Switching it "
+    "off removes assets/files/ in that round's commit.",
 )
 @click.option("--author", help='Commit author "Name <email>" (default: mirror <mirror@localhost>).')
 @click.option(
@@ -84,7 +85,7 @@ def sync(
     dry_run: bool,
     force: bool,
     push: str | None,
-    download_assets: bool,
+    download_assets: bool | None,
     author: str | None,
     retries: int,
     timeout: float,
@@ -127,10 +128,10 @@ def sync(
         author=author,
         retry=RetryPolicy(retries=retries, timeout=timeout),
         progress=progress.update if progress else None,
-        notice=lambda message: click.echo(f"mirror: {message}", err=True),
+        notice=_notice,
     )
     secrets = [access_token] if access_token else []
-    report = run_guarded(lambda: run_sync(options), verbose, secrets)
+    report = run_guarded(lambda: run_sync(options), verbose, secrets, as_json)
     if progress:
         progress.done()
     if as_json:
@@ -139,19 +140,26 @@ def sync(
         _print_report(report)
 
 
+def _notice(message: str) -> None:
+    click.echo(f"mirror: {message}", err=True)
+
+
 def _print_report(report: Any) -> None:
     where = f"{report.space}/{report.environment}"
     counts = f"+{report.added} ~{report.changed} -{report.deleted}"
+    items, pages = plural(report.items, "item"), plural(report.pages, "page")
     if report.status == "up-to-date":
-        click.echo(f"{where} is up to date (round {report.round}, {report.items} items checked)")
+        click.echo(f"{where} is up to date (round {report.round}, {items} checked)")
     elif report.status == "dry-run":
-        click.echo(f"dry run: {where} would change {counts} ({report.items} items fetched)")
+        would = f"round {report.round} would change {counts}" if report.details else "no change"
+        click.echo(f"dry run: {where}: {would} ({items} fetched)")
         for line in report.details:
             click.echo(f"  {line}")
     else:
+        pushed = ", pushed" if report.pushed else ""
         click.echo(
             f"synced {where} round {report.round}: {counts} in {report.seconds:.1f}s "
-            f"({report.items} items, {report.pages} pages, commit {report.commit[:10]})"
+            f"({items}, {pages}, commit {report.commit[:10]}{pushed})"
         )
 
 

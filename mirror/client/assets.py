@@ -155,6 +155,23 @@ class Downloads:
             return received
 
 
+class PlannedDownloads:
+    """Stands in for Downloads in a dry run: lists what would be fetched, fetches nothing."""
+
+    def __init__(self) -> None:
+        self.planned: list[AssetFile] = []
+
+    def fetch(self, file: AssetFile) -> None:
+        self.planned.append(file)
+
+    def wait(self, done: Callable[[AssetFile], None]) -> None:
+        for file in self.planned:
+            done(file)
+
+    def close(self) -> None:
+        pass
+
+
 def old_files(old: bytes | None, base_url: str) -> dict[str, AssetFile]:
     """The files an asset had before this round, from its old JSON (best effort)."""
     if old is None:
@@ -173,10 +190,10 @@ class AssetFiles:
     def __init__(
         self,
         tree: Any,
-        downloads: Downloads,
+        downloads: Downloads | PlannedDownloads,
         base_url: str,
         record: Callable[[str, str], None],
-        sink: Any,
+        sink: Any = None,
     ) -> None:
         self.tree, self.downloads, self.base_url = tree, downloads, base_url
         self.record, self.sink = record, sink
@@ -211,7 +228,8 @@ class AssetFiles:
     def finish(self) -> None:
         def done(file: AssetFile) -> None:
             self.record("~" if self._pending[file.path] else "+", file.path)
-            self.sink.add_file(file.path, self.tree.root / file.path)
+            if self.sink:
+                self.sink.add_file(file.path, self.tree.root / file.path)
 
         self.downloads.wait(done)
 
@@ -224,5 +242,6 @@ class AssetFiles:
     def _remove(self, path: str) -> None:
         if self.tree.remove(path) is not None:
             self.record("-", path)
-            self.sink.remove(path)
+            if self.sink:
+                self.sink.remove(path)
             self.tree.prune(path, stop=FILES)

@@ -3,6 +3,7 @@ person's edits. Both live in the repository's git dir, never in the work tree.""
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import os
@@ -12,7 +13,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from mirror.errors import MirrorStateError
+from mirror.errors import MirrorError, MirrorStateError, StorageFailed, storage_failed
 
 
 def mirror_key(prefix: str) -> str:
@@ -35,8 +36,11 @@ class RoundGuard:
         self._handle: int | None = None
 
     def __enter__(self) -> RoundGuard:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        handle = os.open(self.folder / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle = os.open(self.folder / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise _cannot_write(error, self.folder / "lock") from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -75,12 +79,26 @@ class RoundGuard:
 
     def begin_round(self) -> None:
         shutil.rmtree(self.scratch, ignore_errors=True)
-        self.scratch.mkdir(parents=True)
-        self._journal.write_text(f"pid {os.getpid()}\n")
+        try:
+            self.scratch.mkdir(parents=True)
+            self._journal.write_text(f"pid {os.getpid()}\n")
+        except OSError as error:
+            self._journal.unlink(missing_ok=True)  # a journal cut short would say nothing
+            raise storage_failed(error, f"starting the round in {self.folder}") from None
 
     def end_round(self) -> None:
         self._journal.unlink(missing_ok=True)
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def _cannot_write(error: OSError, where: Path) -> MirrorError:
+    if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return StorageFailed(
+            f"cannot write to the mirror's repository ({where}: {error.strerror}); mirror sync "
+            "writes its lock and commits there: run it on a writable clone, or fix the "
+            "folder's permissions"
+        )
+    return storage_failed(error, f"taking the mirror's lock ({where})")
 
 
 def wait_for_lock(path: Path, seconds: float) -> bool:

@@ -4,6 +4,7 @@ holds someone's staged work; and the way back to the last commit."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
@@ -17,7 +18,7 @@ import git
 from mirror.client.guard import kill_point
 from mirror.client.packer import Packer, read_spool
 from mirror.client.tree import MANAGED
-from mirror.errors import MirrorError, MirrorStateError
+from mirror.errors import MirrorError, MirrorStateError, StorageFailed
 
 DEFAULT_AUTHOR = "mirror <mirror@localhost>"
 _GIT_ENV_DROP = (
@@ -54,6 +55,54 @@ def _index_info(spool: Path, prefix: str, null_id: str) -> Iterator[bytes]:
 def _changed_paths(spool: Path, prefix: str) -> Iterator[bytes]:
     for path, _ in read_spool(spool):
         yield f"{prefix}{path}\0".encode()
+
+
+_STORAGE_PROBLEMS = (
+    "No space left on device",
+    "Disk quota exceeded",
+    "Read-only file system",
+    "Input/output error",
+    "Permission denied",
+)
+
+
+def _storage_problem(lines: Sequence[str]) -> str | None:
+    """The disk's complaint in git's error output ("no space left on device"), if any."""
+    for line in lines:
+        for problem in _STORAGE_PROBLEMS:
+            if problem in line:
+                return problem[:1].lower() + problem[1:]
+    return None
+
+
+def _remove_path(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+
+
+def _remove_empty_folders(top: Path) -> None:
+    if top.is_symlink() or not top.is_dir():
+        return
+    for directory, _, _ in sorted(os.walk(top), key=lambda entry: -len(entry[0])):
+        with contextlib.suppress(OSError):
+            os.rmdir(directory)  # fails, as it should, where a folder is not empty
+
+
+def _write_checked_out(path: Path, mode: str, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if mode == "120000":
+        os.symlink(data.decode("utf-8", "surrogateescape"), path)
+        return
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags, 0o755 if mode == "100755" else 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def _git_env() -> dict[str, str]:
@@ -113,7 +162,8 @@ class History:
 
     def packer(self, spool: Path) -> Packer:
         """A fast-import stream for one round's files (see mirror.client.packer)."""
-        return Packer(self._command(), self.top, self._env(), spool, self.object_format)
+        pack_dir = self.git_dir / "objects" / "pack"
+        return Packer(self._command(), self.top, self._env(), spool, self.object_format, pack_dir)
 
     def commit(
         self, packer: Packer, spool: Path, scratch: Path, message: str, author: Author
@@ -162,18 +212,30 @@ class History:
             ) from None
         return commit
 
-    def push(self, remote: str, author: Author, attempts: int = 3) -> None:
-        """Push the current branch to `remote` (a name or URL). A rejected push (someone
-        else pushed) is fetched, the local commits are rebased onto it, and the push is
-        tried again; a conflict aborts the rebase and fails, keeping the local commit."""
-        branch = self._git("symbolic-ref", "--short", "-q", "HEAD").strip()
-        if not branch:
-            raise MirrorError("cannot push: HEAD is not on a branch")
+    def branch(self) -> str:
+        """The branch HEAD is on; MirrorStateError when HEAD is detached, as in the
+        default checkouts of GitLab CI and of GitHub Actions on pull requests."""
+        result = self._run(["symbolic-ref", "--short", "-q", "HEAD"], check=False)
+        name = result.stdout.decode().strip()
+        if result.returncode != 0 or not name:
+            raise MirrorStateError(
+                "HEAD is detached (a CI checkout of a commit, not of a branch), so --push has "
+                "no branch to push: check out the branch first (git checkout -B main "
+                "origin/main; in GitHub Actions, actions/checkout with ref: the branch name)"
+            )
+        return name
+
+    def push(self, remote: str, author: Author, attempts: int = 3) -> str:
+        """Push the current branch to `remote` (a name or URL) and return the commit
+        pushed. A rejected push (someone else pushed) is fetched, the local commits
+        are rebased onto it, and the push is tried again; a conflict aborts the rebase
+        and fails, keeping the local commit."""
+        branch = self.branch()
         identity = {"GIT_COMMITTER_NAME": author.name, "GIT_COMMITTER_EMAIL": author.email}
         for _ in range(attempts):
             pushed = self._run(["push", "-q", remote, f"HEAD:refs/heads/{branch}"], check=False)
             if pushed.returncode == 0:
-                return
+                return self.head() or ""
             if b"rejected" not in pushed.stderr and b"fetch first" not in pushed.stderr:
                 detail = pushed.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
                 raise MirrorError(
@@ -192,6 +254,25 @@ class History:
                     "at HEAD: pull and resolve, or sync again from a fresh clone"
                 )
         raise MirrorError(f"git push to {remote} kept being rejected; the round is kept locally")
+
+    def last_round(self) -> str | None:
+        """The newest commit that carries a Sync-Token trailer (HEAD, unless someone
+        committed by hand since)."""
+        out = self.log("--format=%H%x1f%(trailers:key=Sync-Token,valueonly,separator=)%x1e")
+        for record in out.split("\x1e"):
+            commit, _, token = record.strip("\n").partition("\x1f")
+            if token.strip():
+                return commit
+        return None
+
+    def blob_ids(self, commit: str, folders: Sequence[str]) -> dict[str, str]:
+        """Mirror path -> blob id of every file below `folders` at `commit`."""
+        listed = self._git("ls-tree", "-r", "-z", commit, "--", *map(self.path, folders))
+        found = {}
+        for record in filter(None, listed.split("\0")):
+            info, path = record.split("\t", 1)
+            found[path.removeprefix(self.prefix)] = info.split(" ")[2]
+        return found
 
     def tidy(self, lock: Path) -> None:
         """Housekeeping after a round, best effort and in the background.
@@ -232,8 +313,19 @@ class History:
             os.close(handle)  # the child keeps the lock until it exits
 
     def restore(self) -> None:
-        """Put the mirror's folders back exactly as at HEAD: index, files, untracked files."""
+        """Put the mirror's folders back exactly as at HEAD: index, files, untracked files.
+
+        A round never touches git's index before its commit, so after a failed round
+        the index still describes HEAD and only files need mending. That path writes
+        nothing but the files themselves, and frees space before it uses any: the
+        round's new files go first, then each changed file is emptied before its
+        old bytes (read from git objects) go back. So it works on a disk with zero
+        free bytes. Otherwise (the index lags behind HEAD) git resets and checks out.
+        """
         head = self.head()
+        if head and self._index_is_at(head):
+            self._restore_files_from_index()
+            return
         if head:
             self._run(["reset", "-q", head, "--", *self.managed], check=False)
             listed = self._git("ls-tree", "--name-only", head, "--", *self.managed).split("\n")
@@ -243,6 +335,60 @@ class History:
         else:
             self._run(["rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", *self.managed])
         self._run(["clean", "-f", "-d", "-q", "--", *self.managed])
+
+    def _index_is_at(self, head: str) -> bool:
+        result = self._run(
+            ["diff-index", "--cached", "--quiet", head, "--", *self.managed], check=False
+        )
+        return result.returncode == 0
+
+    def _restore_files_from_index(self) -> None:
+        untracked = self._git(
+            "ls-files", "-z", "--others", "--exclude-standard", "--", *self.managed
+        )
+        for path in filter(None, untracked.split("\0")):
+            _remove_path(self.top / path)
+        changed = self._git("diff-files", "-z", "--name-only", "--", *self.managed)
+        paths = [p for p in changed.split("\0") if p]
+        if paths:
+            staged = self._git("ls-files", "-s", "-z", "--", *paths)
+            records = []
+            for record in filter(None, staged.split("\0")):
+                info, path = record.split("\t", 1)
+                mode, object_id, _ = info.split(" ")
+                records.append((path, mode, object_id))
+            for path in paths:
+                _remove_path(self.top / path)  # frees the space the old bytes need
+            self._check_out_blobs(records)
+        for name in self.managed:
+            _remove_empty_folders(self.top / name)
+
+    def _check_out_blobs(self, records: list[tuple[str, str, str]]) -> None:
+        """Write each (path, mode, blob id) into the work tree, streamed from
+        `git cat-file --batch`, never through a symbolic link."""
+        if not records:
+            return
+        process = subprocess.Popen(
+            [*self._command(), "cat-file", "--batch"],
+            cwd=self.top,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=self._env(),
+        )
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            for path, mode, object_id in records:
+                process.stdin.write(object_id.encode() + b"\n")
+                process.stdin.flush()
+                header = process.stdout.readline().split()
+                size = int(header[2])
+                data = process.stdout.read(size)
+                process.stdout.read(1)
+                _write_checked_out(self.top / path, mode, data)
+        finally:
+            process.stdin.close()
+            process.wait()
 
     def forget_if_new(self, root: Path) -> None:
         """After a first round that failed: remove the folder or repository this run made."""
@@ -303,6 +449,9 @@ class History:
             pass
         error = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
         if process.wait() != 0:
+            storage = _storage_problem(error.splitlines())
+            if storage:
+                raise StorageFailed(f"{storage} while git {args[0]} wrote to {self.git_dir}")
             raise MirrorError(f"git {args[0]} failed: {(error.strip().splitlines() or ['?'])[-1]}")
 
     def _git(
@@ -328,7 +477,10 @@ class History:
         if check and result.returncode != 0:
             detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
             first = detail[-1] if detail else f"exit {result.returncode}"
-            if "index.lock" in first:
+            storage = _storage_problem(detail)
+            if storage:
+                raise StorageFailed(f"{storage} while git {args[0]} wrote to {self.git_dir}")
+            if "index.lock" in first and "File exists" in first:
                 raise MirrorStateError(
                     f"git's index is locked ({self.git_dir / 'index.lock'}): if no git process "
                     "is running, remove that file and run mirror sync again"

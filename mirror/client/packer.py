@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
-from mirror.errors import MirrorError
+from mirror.errors import MirrorError, StorageFailed, storage_failed
 
 Run = Callable[[list[str], bytes], bytes]  # git arguments, stdin -> stdout
 
@@ -27,8 +28,18 @@ class Packer:
     """One round's blob stream. Spool records: `M <id> <path>` or `D <path>`."""
 
     def __init__(
-        self, command: list[str], cwd: Path, env: dict[str, str], spool: Path, hash_name: str
+        self,
+        command: list[str],
+        cwd: Path,
+        env: dict[str, str],
+        spool: Path,
+        hash_name: str,
+        pack_dir: Path,
     ) -> None:
+        # fast-import writes tmp_pack_* files here and leaves them when it dies;
+        # abort() removes this round's, which is what frees a full disk.
+        self._pack_dir = pack_dir
+        self._leftovers_before = set(_temporary_packs(pack_dir))
         self._process = subprocess.Popen(
             [*command, "fast-import", "--quiet", "--done"],
             cwd=cwd,
@@ -45,41 +56,77 @@ class Packer:
 
     def add(self, path: str, data: bytes) -> None:
         """Send a file's new bytes; recorded as a change of `path` (mirror-relative)."""
-        self._stdin.write(b"blob\ndata %d\n" % len(data) + data + b"\n")
         object_id = self._hash(b"blob %d\0" % len(data) + data).hexdigest()
-        self._spool.write(b"M %s %s\0" % (object_id.encode(), path.encode()))
+        with self._failures(path):
+            self._stdin.write(b"blob\ndata %d\n" % len(data) + data + b"\n")
+            self._spool.write(b"M %s %s\0" % (object_id.encode(), path.encode()))
 
     def add_file(self, path: str, source: Path) -> None:
         """Like add(), for a file already on disk (an asset file), streamed."""
-        size = source.stat().st_size
-        digest = self._hash(b"blob %d\0" % size)
-        self._stdin.write(b"blob\ndata %d\n" % size)
-        with open(source, "rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-                self._stdin.write(chunk)
-        self._stdin.write(b"\n")
-        self._spool.write(b"M %s %s\0" % (digest.hexdigest().encode(), path.encode()))
+        with self._failures(path):
+            size = source.stat().st_size
+            digest = self._hash(b"blob %d\0" % size)
+            self._stdin.write(b"blob\ndata %d\n" % size)
+            with open(source, "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+                    self._stdin.write(chunk)
+            self._stdin.write(b"\n")
+            self._spool.write(b"M %s %s\0" % (digest.hexdigest().encode(), path.encode()))
 
     def remove(self, path: str) -> None:
-        self._spool.write(b"D " + path.encode() + b"\0")
+        with self._failures(path):
+            self._spool.write(b"D " + path.encode() + b"\0")
 
     def finish(self) -> None:
         """Wait until every blob is in the pack."""
-        self._spool.close()
-        self._stdin.write(b"done\n")
-        with contextlib.suppress(BrokenPipeError):
-            self._stdin.close()
-        error = self._process.stderr.read() if self._process.stderr else b""
+        with self._failures(None):
+            self._spool.close()
+            self._stdin.write(b"done\n")
+            with contextlib.suppress(BrokenPipeError):
+                self._stdin.close()
         if self._process.wait() != 0:
-            last = error.decode("utf-8", "replace").strip().splitlines()[-1:] or ["failed"]
-            raise MirrorError(f"git fast-import failed: {last[0]}")
+            raise self._fast_import_failed()
 
     def abort(self) -> None:
-        if not self._spool.closed:
-            self._spool.close()
+        """Stop the stream and remove what it wrote; safe to call more than once."""
+        with contextlib.suppress(OSError):
+            self._spool.close()  # its unflushed tail may not fit on a full disk
         self._process.kill()
         self._process.wait()
+        for leftover in set(_temporary_packs(self._pack_dir)) - self._leftovers_before:
+            leftover.unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def _failures(self, path: str | None) -> Iterator[None]:
+        """Name what failed: fast-import (it died: a full disk, usually) or the spool."""
+        try:
+            yield
+        except BrokenPipeError:
+            self._process.wait()
+            raise self._fast_import_failed() from None
+        except OSError as error:
+            where = f"recording {path}" if path else "finishing the round"
+            raise storage_failed(error, f"{where} in {self._spool.name}") from None
+
+    def _fast_import_failed(self) -> MirrorError:
+        error = self._process.stderr.read() if self._process.stderr else b""
+        lines = error.decode("utf-8", "replace").strip().splitlines()
+        for line in lines:
+            for problem in ("No space left on device", "Read-only file system", "I/O error"):
+                if problem in line:
+                    return StorageFailed(
+                        f"{problem[:1].lower() + problem[1:]} while packing the round's files "
+                        f"into {self._pack_dir}"
+                    )
+        return MirrorError(f"git fast-import failed: {(lines[-1:] or ['no message'])[0]}")
+
+
+def _temporary_packs(pack_dir: Path) -> list[Path]:
+    try:
+        return [pack_dir / name for name in os.listdir(pack_dir) if name.startswith("tmp_")]
+    except OSError:
+        return []
 
 
 def read_spool(spool: Path) -> Iterator[tuple[str, str | None]]:

@@ -8,6 +8,7 @@ commit message.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections import Counter
@@ -16,10 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mirror.client import tree as paths
-from mirror.client.assets import AssetFiles
+from mirror.client.assets import FILES, AssetFiles
 from mirror.client.guard import kill_point
 from mirror.client.source import SyncSource, SyncStart
 from mirror.client.tree import MirrorTree
+from mirror.errors import UsageError
 from mirror.wire import canonical_json
 
 DETAIL_LIMIT = 200
@@ -31,6 +33,7 @@ class FileChange:
     path: str
     title: str | None = None
     fields: tuple[str, ...] = ()  # for "~": what changed inside, as "title[de-DE]", "rating"
+    label: str | None = None  # in a full reconcile: restored, added, fixed, updated, removed
 
     def describe(self) -> str:
         """One line of a commit body: `~ path  Title: title[de-DE], rating`."""
@@ -38,7 +41,8 @@ class FileChange:
         if len(self.fields) > 6:
             what += f" and {len(self.fields) - 6} more"
         note = ": ".join(part for part in (self.title, what) if part)
-        return f"{self.action} {self.path}" + (f"  {note}" if note else "")
+        head = f"{self.action} {self.path}" + (f" ({self.label})" if self.label else "")
+        return head + (f"  {note}" if note else "")
 
 
 @dataclass
@@ -51,6 +55,7 @@ class RoundResult:
     model: dict[str, int] = field(default_factory=dict)  # "content_types", "locales": how many
     details: list[FileChange] = field(default_factory=list)
     limit: int = 0
+    reconciled: Counter[str] = field(default_factory=Counter)  # label -> files, in --full
 
     @property
     def changed(self) -> bool:
@@ -79,7 +84,14 @@ class Round:
         progress: Progress | None = None,
         asset_files: AssetFiles | None = None,
         backfill: bool = False,
+        links: tuple[str, ...] = (),
+        baseline: dict[str, str] | None = None,
+        drop_asset_files: bool = False,
     ) -> None:
+        """`links`: symbolic links to replace before anything is written (a full round
+        only). `baseline`: blob ids of the last sync commit's files, so that a full
+        round can say which files it restored or fixed. `drop_asset_files`: remove
+        assets/files/ (downloads were switched off)."""
         self.source = source
         self.tree = tree
         self.start = start
@@ -89,11 +101,20 @@ class Round:
         self.sink = sink
         self.asset_files = asset_files
         self.backfill = backfill
+        self.links = links
+        self.baseline = baseline
+        self.drop_asset_files = drop_asset_files
         self._titles: dict[str, str | None] = {}
         self._default_locale = "en-US"
         self._seen: set[str] = set()
+        self._entry_folders: set[str] = set(tree.folders_under(paths.ENTRIES))
 
     def run(self) -> RoundResult:
+        for link in self.links:
+            self._remove(link, "links", title="symbolic link")
+        if self.drop_asset_files:
+            for path in list(self.tree.files_under(FILES, suffix="")):
+                self._remove(path, "asset files")
         self._apply_model()
         started = time.monotonic()
         for page in self.source.pages(self.start):
@@ -127,6 +148,7 @@ class Round:
         self._default_locale = default or self._default_locale
         self._write(paths.LOCALES, locales, "locales")
         content_types = self.source.content_types()
+        self._check_filter(content_types)
         present = set()
         for content_type in content_types:
             ct_id = content_type["sys"]["id"]
@@ -139,6 +161,19 @@ class Round:
                 self._remove(path, "content_types")
         self.result.model = {"content_types": len(content_types), "locales": len(locales)}
 
+    def _check_filter(self, content_types: list[dict[str, Any]]) -> None:
+        """An initial or full sync of a content type the space lacks is a typo, not an
+        empty space: say so before anything is written."""
+        wanted = self.start.content_type
+        if self.start.token is not None or not wanted:
+            return
+        known = sorted(ct["sys"]["id"] for ct in content_types)
+        if wanted not in known:
+            raise UsageError(
+                f"--content-type {wanted!r} is not a content type of this space; "
+                f"it has: {', '.join(known) or 'none'}"
+            )
+
     # -- items -----------------------------------------------------------------
 
     def _apply_item(self, item: dict[str, Any]) -> None:
@@ -148,6 +183,7 @@ class Round:
             content_type = sys["contentType"]["sys"]["id"]
             path = paths.entry_path(content_type, sys["id"])
             self._write(path, item, "entries", self._entry_title(item, content_type))
+            self._remove_other_files_of(sys["id"], content_type)
         elif kind == "Asset":
             path = paths.asset_path(sys["id"])
             action, old = self._write(path, item, "assets", self._localized(item, "title"))
@@ -160,25 +196,26 @@ class Round:
         elif kind == "DeletedAsset":
             self._remove(paths.asset_path(sys["id"]), "assets")
 
-    def _remove_unseen(self) -> None:
-        """After a full sync, remove the files of items the space no longer has,
-        within what the sync's filters cover."""
-        for folder, kind in self._full_scope():
-            depth = 1 if folder == paths.ASSETS or folder.count("/") else 2
-            for path in list(self.tree.files_under(folder, depth=depth)):
-                if path not in self._seen:
-                    self._remove(path, kind)
+    def _remove_other_files_of(self, entry_id: str, content_type: str) -> None:
+        """One id, one file: an entry deleted and re-created with another content type
+        arrives once, as the new entry; its old file goes in the same round."""
+        self._entry_folders.add(content_type)
+        for folder in self._entry_folders:
+            if folder != content_type:
+                other = f"{paths.ENTRIES}/{folder}/{entry_id}.json"
+                if self.tree.exists(other):
+                    self._remove(other, "entries")
 
-    def _full_scope(self) -> list[tuple[str, str]]:
-        start = self.start
-        if start.type == "Entry":
-            folder = paths.ENTRIES + (f"/{start.content_type}" if start.content_type else "")
-            return [(folder, "entries")]
-        if start.type == "Asset":
-            return [(paths.ASSETS, "assets")]
-        if start.type == "all":
-            return [(paths.ENTRIES, "entries"), (paths.ASSETS, "assets")]
-        return []  # a sync of deletions only covers no live item
+    def _remove_unseen(self) -> None:
+        """After a full sync, remove every file in entries/ and assets/ that is not an
+        item this sync sent: items the space no longer has, items outside the (maybe
+        new) filters, and anything else put there. Asset files go with their asset."""
+        for path in list(self.tree.files_under(paths.ENTRIES, suffix="")):
+            if path not in self._seen:
+                self._remove(path, "entries")
+        for path in list(self.tree.files_under(paths.ASSETS, depth=1, suffix="")):
+            if path not in self._seen:
+                self._remove(path, "assets")
 
     def _write(
         self, path: str, value: Any, kind: str, title: str | None = None
@@ -189,22 +226,50 @@ class Round:
         action, old = self.tree.write(path, data)
         if action:
             fields = changed_fields(old, value) if old is not None and kind in _ITEMS else ()
-            self._record(FileChange(action, path, title, fields), kind)
+            label = self._reconcile_label(action, path, data)
+            self._record(FileChange(action, path, title, fields, label), kind)
             if self.sink:
                 self.sink.add(path, data)
         return action, old
 
-    def _remove(self, path: str, kind: str) -> None:
-        old = self.tree.remove(path)
+    def _remove(self, path: str, kind: str, title: str | None = None) -> None:
+        if kind == "links":
+            self.tree.unlink(path)
+            old: bytes | None = b""
+        else:
+            old = self.tree.remove(path)
         if old is not None:
-            self._record(FileChange("-", path, self._title_of_file(path, old)), kind)
+            title = title or self._title_of_file(path, old)
+            label = "removed" if self.full else None
+            self._record(FileChange("-", path, title, (), label), kind)
             if self.sink:
                 self.sink.remove(path)
-            if kind == "assets" and self.asset_files:
-                self.asset_files.asset_removed(path.split("/")[1].removesuffix(".json"))
+            if kind == "assets":
+                self._remove_asset_files(path.split("/")[1].removesuffix(".json"))
+            if kind in ("entries", "asset files"):
+                self.tree.prune(path, stop=paths.ENTRIES if kind == "entries" else FILES)
+
+    def _remove_asset_files(self, asset_id: str) -> None:
+        if self.asset_files:
+            self.asset_files.asset_removed(asset_id)
+            return
+        for path in list(self.tree.files_under(f"{FILES}/{asset_id}", suffix="")):
+            self._remove(path, "asset files")  # kept from when downloads were on
+
+    def _reconcile_label(self, action: str, path: str, data: bytes) -> str | None:
+        """In a full round, what a change corrects: a file the last sync wrote comes back
+        (restored) or loses a hand edit (fixed); or the source changed (added, updated)."""
+        if not self.full or self.baseline is None:
+            return None
+        before = self.baseline.get(path)
+        if action == "+":
+            return "restored" if before is not None else "added"
+        return "fixed" if before == blob_id(data) else "updated"
 
     def _record(self, change: FileChange, kind: str) -> None:
         result = self.result
+        if change.label:
+            result.reconciled[change.label] += 1
         result.counts[change.action] += 1
         if change.action != "~" and kind in ("entries", "assets"):
             result.kinds[kind] += 1 if change.action == "+" else -1
@@ -236,6 +301,11 @@ class Round:
         if path.startswith(paths.ASSETS + "/"):
             return self._localized(item, "title")
         return self._entry_title(item, path.split("/")[1])
+
+
+def blob_id(data: bytes) -> str:
+    """Git's id of a blob holding `data` (sha1 repositories)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def _group(item: dict[str, Any]) -> tuple[str, str]:

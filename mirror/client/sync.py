@@ -5,13 +5,16 @@ back exactly as at HEAD, with the sync token of HEAD."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+import git
 
 from mirror.client import tree as paths
-from mirror.client.assets import AssetFiles, Downloads
+from mirror.client.assets import AssetFiles, Downloads, PlannedDownloads
 from mirror.client.guard import RoundGuard, kill_point
 from mirror.client.history import DEFAULT_AUTHOR, Author, History
 from mirror.client.packer import Packer
@@ -27,7 +30,13 @@ from mirror.client.source import (
 )
 from mirror.client.state import MirrorState
 from mirror.client.tree import MirrorTree
-from mirror.errors import MirrorError, MirrorStateError, UsageError
+from mirror.errors import (
+    MirrorError,
+    MirrorStateError,
+    StorageFailed,
+    UsageError,
+    storage_failed,
+)
 from mirror.wire import SYNC_TYPES, is_safe_id
 
 DEFAULT_BASE_URL = "https://cdn.contentful.com"
@@ -47,7 +56,7 @@ class SyncOptions:
     full: bool = False
     dry_run: bool = False
     force: bool = False
-    download_assets: bool = False
+    download_assets: bool | None = None  # None: as the mirror has it
     push: str | None = None  # a remote name or URL: push after the round
     author: str | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -60,9 +69,9 @@ class SyncReport:
     status: str  # "synced", "up-to-date" or "dry-run"
     space: str
     environment: str
-    round: int
+    round: int  # for a dry run: the round it would make
     token: str
-    commit: str | None
+    commit: str | None  # after --push: the commit pushed (rebased, if it had to be)
     added: int
     changed: int
     deleted: int
@@ -72,6 +81,7 @@ class SyncReport:
     limit: int
     recovered: bool = False
     pushed: bool = False
+    discarded: list[str] = field(default_factory=list)  # what --force threw away
     details: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -87,12 +97,24 @@ def run_sync(options: SyncOptions) -> SyncReport:
         return _dry_run(options, started)
     if not (options.directory / paths.STATE).exists():
         _source(_resolve(options, None), options).close()  # usage errors before any write
-    history = History(options.directory)
+    history = _open_history(options.directory)
     try:
         return _sync_round(options, history, author, started)
     except BaseException:
         history.forget_if_new(options.directory)
         raise
+
+
+def _open_history(directory: Path) -> History:
+    try:
+        return History(directory)
+    except OSError as error:
+        raise storage_failed(error, f"creating the mirror in {directory}") from None
+    except git.GitCommandError as error:
+        reason = (str(error.stderr).strip().splitlines() or ["git failed"])[-1]
+        raise StorageFailed(
+            f"cannot create the mirror's repository in {directory}: {reason}"
+        ) from None
 
 
 def _sync_round(
@@ -101,42 +123,111 @@ def _sync_round(
     tree = MirrorTree(options.directory)
     with RoundGuard(history.git_dir, history.prefix) as guard:
         recovered = _recover(history, guard, options)
-        dirty = history.dirty_paths()
-        if dirty and not options.force:
-            shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
-            raise MirrorStateError(
-                f"the mirror has uncommitted changes ({shown}); commit or discard them, "
-                "or pass --force to overwrite them"
-            )
-        if dirty:
-            history.restore()
+        discarded = _discard_or_refuse(history, options)
+        links = tuple(tree.symlinks())
+        if links and not options.full:
+            tree.refuse_symlinks()
         state = _read_state(tree)
         config = _resolve(options, state)
+        if options.push:
+            history.branch()  # a detached HEAD is refused before the round, not after
         source = _source(config, options)
         guard.wait_for_housekeeping()
         guard.begin_round()
         packer: list[Packer] = []
         try:
-            was_downloading = state is None or state.download_assets  # else: fetch what exists
-            result, config = _fetch(
-                source, tree, config, options, history, guard, packer, was_downloading
-            )
+            plan = _Plan(state, config, links, _baseline(history, options))
+            result, config = _fetch(source, tree, plan, options, history, guard, packer)
             report = _finish(
-                result, config, state, tree, history, guard, packer[0], author, started
+                result,
+                config,
+                state,
+                tree,
+                history,
+                guard,
+                packer[0],
+                author,
+                started,
+                options.full,
             )
         except BaseException:
-            for stream in packer:
-                stream.abort()
-            history.restore()
-            guard.end_round()
+            _roll_back(history, guard, packer, options)
             raise
         finally:
             source.close()
-        report.recovered = recovered
+        report.recovered, report.discarded = recovered, discarded
         if options.push:
-            history.push(options.push, author)  # also after an up-to-date round: catches up
+            # also after an up-to-date round: catches up; a rebase gives a new commit id
+            pushed = history.push(options.push, author)
+            report.commit = pushed if report.commit else report.commit
             report.pushed = True
         return report
+
+
+@dataclass
+class _Plan:
+    """What a round starts from: the mirror's state before it and the settings now."""
+
+    previous: MirrorState | None
+    config: MirrorState
+    links: tuple[str, ...]  # symbolic links a full round replaces
+    baseline: dict[str, str] | None  # the last sync commit's blob ids, for a full round
+
+    @property
+    def drop_asset_files(self) -> bool:
+        return bool(self.previous and self.previous.download_assets) and not (
+            self.config.download_assets
+        )
+
+    @property
+    def backfill(self) -> bool:
+        was_downloading = self.previous is None or self.previous.download_assets
+        return self.config.download_assets and not was_downloading
+
+
+def _roll_back(
+    history: History, guard: RoundGuard, packer: list[Packer], options: SyncOptions
+) -> None:
+    """Put the files back as at HEAD. If that fails too (the disk is still refusing),
+    the journal stays, so that the next run finishes the rollback before anything
+    else; the round's own error is the one reported."""
+    for stream in packer:
+        stream.abort()
+    try:
+        history.restore()
+    except (MirrorError, OSError) as failure:
+        options.notice(
+            f"the rollback could not finish ({failure}); the next mirror sync finishes it "
+            "before it does anything else"
+        )
+        return
+    guard.end_round()
+
+
+def _discard_or_refuse(history: History, options: SyncOptions) -> list[str]:
+    dirty = history.dirty_paths()
+    if not dirty:
+        return []
+    shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
+    if not options.force:
+        raise MirrorStateError(
+            f"the mirror has uncommitted changes ({shown}); commit or discard them, "
+            "or pass --force to overwrite them"
+        )
+    if not options.dry_run:
+        history.restore()
+    options.notice(
+        f"--force {'would discard' if options.dry_run else 'discarded'} uncommitted "
+        f"changes: {shown}"
+    )
+    return dirty
+
+
+def _baseline(history: History, options: SyncOptions) -> dict[str, str] | None:
+    if not options.full:
+        return None
+    last = history.last_round()
+    return history.blob_ids(last, (paths.ENTRIES, paths.ASSETS)) if last else None
 
 
 def _recover(history: History, guard: RoundGuard, options: SyncOptions) -> bool:
@@ -154,18 +245,18 @@ def _recover(history: History, guard: RoundGuard, options: SyncOptions) -> bool:
 def _fetch(
     source: SyncSource,
     tree: MirrorTree,
-    config: MirrorState,
+    plan: _Plan,
     options: SyncOptions,
     history: History,
     guard: RoundGuard,
     packer: list[Packer],
-    was_downloading: bool,
 ) -> tuple[RoundResult, MirrorState]:
     """Run the round; an initial sync whose page is too big restarts with a smaller limit.
     Asset files are downloaded too when the mirror keeps them.
 
     `packer` holds the round's fast-import stream, so that the caller can abort it.
     """
+    config = plan.config
     while True:
         start = _start(config, options)
         packer[:] = [history.packer(guard.spool)]
@@ -176,7 +267,10 @@ def _fetch(
             packer[0],
             options.full,
             options.progress,
-            backfill=config.download_assets and not was_downloading,
+            backfill=plan.backfill,
+            links=plan.links,
+            baseline=plan.baseline,
+            drop_asset_files=plan.drop_asset_files,
         )
         downloads = Downloads(tree.root, options.retry) if config.download_assets else None
         if downloads:
@@ -218,13 +312,23 @@ def _finish(
     packer: Packer,
     author: Author,
     started: float,
+    full: bool,
 ) -> SyncReport:
     config.sync_token = result.token
     counts = {"entries": 0, "assets": 0, **(previous.counts if previous else {})}
     for kind, delta in result.kinds.items():
         counts[kind] += delta
+    notes = _setting_changes(previous, config)
+    if full and previous is not None:  # a full round recounts: counts never drift for good
+        actual = tree.counts()
+        notes += [
+            f"Counts corrected: {kind} {counts[kind]} -> {actual[kind]} (recounted from files)"
+            for kind in ("entries", "assets")
+            if counts[kind] != actual[kind]
+        ]
+        counts.update(actual)
     config.counts = dict(sorted({**counts, **result.model}.items()))
-    if not result.changed:
+    if not result.changed and not notes:
         packer.abort()
         guard.end_round()  # nothing was written: a new token alone is not worth a commit
         return _report(
@@ -234,7 +338,7 @@ def _finish(
     state_bytes = config.to_bytes()
     tree.write(paths.STATE, state_bytes)
     packer.add(paths.STATE, state_bytes)
-    message = commit_message(config, result)
+    message = commit_message(config, result, notes)
     kill_point("before-commit")
     commit = history.commit(packer, guard.spool, guard.scratch, message, author)
     kill_point("after-commit")
@@ -244,12 +348,44 @@ def _finish(
     return _report("synced", config, result, commit, started, config.round)
 
 
-def commit_message(state: MirrorState, result: RoundResult) -> str:
+def _setting_changes(previous: MirrorState | None, config: MirrorState) -> list[str]:
+    """What a round changes in mirror.json besides its token and round: worth a commit
+    of its own even when no item changed, and said in the commit message."""
+    if previous is None:
+        return []
+    notes = []
+    if previous.base_url != config.base_url:
+        notes.append(f"Base URL: {previous.base_url} -> {config.base_url}")
+    if previous.download_assets != config.download_assets:
+        on = config.download_assets
+        notes.append(
+            "Asset files: downloads switched on"
+            if on
+            else "Asset files: downloads switched off, assets/files/ removed"
+        )
+    if (previous.type, previous.content_type) != (config.type, config.content_type):
+        before = previous.content_type or previous.type
+        notes.append(f"Filters: {before} -> {config.content_type or config.type}")
+    if previous.limit != config.limit:
+        notes.append(f"Page limit: {previous.limit} -> {config.limit}")
+    return notes
+
+
+def commit_message(state: MirrorState, result: RoundResult, notes: Sequence[str] = ()) -> str:
     counts = result.counts
     subject = (
         f"sync {state.space}/{state.environment}: +{counts['+']} ~{counts['~']} -{counts['-']}"
     )
     lines = []
+    if result.reconciled:
+        tally = ", ".join(
+            f"{result.reconciled[label]} {label}"
+            for label in ("restored", "fixed", "removed", "added", "updated")
+            if result.reconciled[label]
+        )
+        lines += [f"Full reconcile with the source: {tally}.", ""]
+    if notes:
+        lines += [*notes, ""]
     for change in sorted(result.details, key=lambda c: c.path)[:BODY_LINES]:
         lines.append(change.describe())
     hidden = sum(counts.values()) - len(lines)
@@ -285,24 +421,66 @@ def _report(
         items=result.items,
         seconds=time.monotonic() - started,
         limit=state.limit,
-        details=[f"{c.action} {c.path}" for c in sorted(result.details, key=lambda c: c.path)],
+        details=[c.describe() for c in sorted(result.details, key=lambda c: c.path)],
     )
 
 
 def _dry_run(options: SyncOptions, started: float) -> SyncReport:
+    """Fetch and report what a real run would change, refusing where it would refuse
+    (locked, dirty, a symbolic link, a detached HEAD with --push); writes nothing."""
     tree = MirrorTree(options.directory, dry_run=True)
     state = _read_state(tree)
+    if state is None:
+        return _dry_run_round(options, tree, None, [], started)
+    history = History(options.directory)
+    with RoundGuard(history.git_dir, history.prefix) as guard:
+        if guard.interrupted_round():
+            options.notice(
+                "an interrupted sync left files behind; the real run rolls them back first"
+            )
+        discarded = _discard_or_refuse(history, options)
+        if not options.full:
+            tree.refuse_symlinks()
+        if options.push:
+            history.branch()
+        return _dry_run_round(options, tree, state, discarded, started)
+
+
+def _dry_run_round(
+    options: SyncOptions,
+    tree: MirrorTree,
+    state: MirrorState | None,
+    discarded: list[str],
+    started: float,
+) -> SyncReport:
     config = _resolve(options, state)
     source = _source(config, options)
+    plan = _Plan(state, config, (), None)
     try:
         start = _start(config, options)
-        result = Round(source, tree, start, None, options.full, options.progress).run()
+        round_ = Round(
+            source,
+            tree,
+            start,
+            None,
+            options.full,
+            options.progress,
+            backfill=plan.backfill,
+            drop_asset_files=plan.drop_asset_files,
+        )
+        if config.download_assets:
+            planned = PlannedDownloads()
+            round_.asset_files = AssetFiles(tree, planned, config.base_url, round_.record_file)
+        result = round_.run()
     except TokenRejected as error:
         raise _rejected(error) from None
     finally:
         source.close()
     config.sync_token = result.token
-    return _report("dry-run", config, result, None, started, state.round if state else 0)
+    next_round = (state.round if state else 0) + 1
+    report = _report("dry-run", config, result, None, started, next_round)
+    report.discarded = discarded
+    return report
 
 
 def _rejected(error: TokenRejected) -> MirrorStateError:
@@ -325,13 +503,23 @@ def _resolve(options: SyncOptions, state: MirrorState | None) -> MirrorState:
             ("environment", options.environment),
             ("base_url", options.base_url and normalize_base_url(options.base_url)),
         ):
-            if given and given != getattr(state, name):
+            if given and given != getattr(state, name) and name != "base_url":
                 raise UsageError(
-                    f"this mirror is of {name.replace('_', '-')} {getattr(state, name)!r}, "
-                    f"not {given!r}; sync into another folder for another space"
+                    f"this mirror is of {name} {getattr(state, name)!r}, not {given!r}; "
+                    f"sync another {name} into another folder"
                 )
         config = MirrorState(**{**state.__dict__, "counts": dict(state.counts)})
-        config.download_assets = config.download_assets or options.download_assets
+        if options.base_url and normalize_base_url(options.base_url) != state.base_url:
+            config.base_url = normalize_base_url(options.base_url)
+            options.notice(
+                f"moving this mirror of {state.space}/{state.environment} from "
+                f"{state.base_url} to {config.base_url} (remembered from this round on)"
+            )
+        if options.download_assets is not None:
+            config.download_assets = options.download_assets
+        if state.download_assets and config.download_assets is False:
+            options.notice("asset file downloads are off: this round removes assets/files/")
+        _warn_if_preview(config, options)
         if options.full:
             _apply_filters(config, options, keep=True)
         elif any(v is not None for v in (options.type, options.content_type, options.limit)):
@@ -348,10 +536,20 @@ def _resolve(options: SyncOptions, state: MirrorState | None) -> MirrorState:
         space=options.space,
         environment=options.environment or "master",
         base_url=normalize_base_url(options.base_url or DEFAULT_BASE_URL),
-        download_assets=options.download_assets,
+        download_assets=bool(options.download_assets),
     )
     _apply_filters(config, options, keep=False)
+    _warn_if_preview(config, options)
     return config
+
+
+def _warn_if_preview(config: MirrorState, options: SyncOptions) -> None:
+    host = urlsplit(config.base_url).hostname or ""
+    if host.startswith("preview.") and host.endswith(".contentful.com"):
+        options.notice(
+            "the Preview API does not officially implement sync, and deletions may not "
+            "arrive from it: schedule a regular mirror sync --full to reconcile"
+        )
 
 
 def _apply_filters(config: MirrorState, options: SyncOptions, keep: bool) -> None:
@@ -359,13 +557,15 @@ def _apply_filters(config: MirrorState, options: SyncOptions, keep: bool) -> Non
         config.type = options.type or "all"
     if options.content_type is not None or not keep:
         config.content_type = options.content_type
+    elif options.type not in (None, "Entry"):
+        config.content_type = None  # --full --type all drops the content type filter
     if options.limit is not None:
         config.limit = options.limit
     if config.type not in SYNC_TYPES:
         raise UsageError(f"--type must be one of {', '.join(SYNC_TYPES)}")
     if config.content_type and config.type != "Entry":
-        if options.type is None and not keep:
-            config.type = "Entry"
+        if options.type is None:
+            config.type = "Entry"  # --content-type implies --type Entry
         else:
             raise UsageError("--content-type needs --type Entry (the Sync API refuses other types)")
     if config.content_type and not is_safe_id(config.content_type):

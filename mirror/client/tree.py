@@ -1,16 +1,21 @@
 """The mirror's files: where each item lives, and writing or removing it.
 
 Ids are checked before they become path components, and every path is relative
-to the mirror folder: nothing is ever written outside it.
+to the mirror folder: nothing is ever written outside it. A round starts only once
+`symlinks()` found no link in the mirror's folders, and every open here refuses a
+link at the last component as well (O_NOFOLLOW), so no write can follow one.
+A failed write or read names the file: `no space left on device while writing
+entries/author/x.json`.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from mirror.errors import InvalidData
+from mirror.errors import InvalidData, MirrorStateError, storage_failed
 from mirror.wire import is_safe_id
 
 ENTRIES = "entries"
@@ -19,6 +24,7 @@ CONTENT_TYPES = "content_types"
 LOCALES = "locales.json"
 STATE = "mirror.json"
 MANAGED = (ENTRIES, ASSETS, CONTENT_TYPES, LOCALES, STATE)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def _component(value: object, what: str) -> str:
@@ -52,14 +58,18 @@ class MirrorTree:
 
     def read(self, relative: str) -> bytes | None:
         try:
-            fd = os.open(os.path.join(self._root, relative), os.O_RDONLY)
+            fd = os.open(os.path.join(self._root, relative), os.O_RDONLY | _NOFOLLOW)
         except FileNotFoundError:
             return None
+        except OSError as error:
+            raise self._failure(error, "reading", relative) from None
         try:
             chunks = []
             while chunk := os.read(fd, 1 << 16):
                 chunks.append(chunk)
             return b"".join(chunks)
+        except OSError as error:
+            raise self._failure(error, "reading", relative) from None
         finally:
             os.close(fd)
 
@@ -75,25 +85,28 @@ class MirrorTree:
         path = os.path.join(self._root, relative)
         old = None
         try:
-            fd = self._create(path)  # a new file: nothing to read or compare
-            action = "+"
-        except FileExistsError:
-            old = self.read(relative)
-            if old == data:
-                return None, old
-            fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
-            action = "~"
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
+            try:
+                fd = self._create(path)  # a new file: nothing to read or compare
+                action = "+"
+            except FileExistsError:
+                old = self.read(relative)
+                if old == data:
+                    return None, old
+                fd = os.open(path, os.O_WRONLY | os.O_TRUNC | _NOFOLLOW)
+                action = "~"
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+        except OSError as error:
+            raise self._failure(error, "writing", relative) from None
         return action, old
 
     @staticmethod
     def _create(path: str) -> int:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
         try:
             return os.open(path, flags, 0o644)
         except FileNotFoundError:
@@ -104,8 +117,70 @@ class MirrorTree:
         """Remove a file; returns what it held, or None if there was none."""
         old = self.read(relative)
         if old is not None and not self.dry_run:
-            os.unlink(os.path.join(self._root, relative))
+            try:
+                os.unlink(os.path.join(self._root, relative))
+            except OSError as error:
+                raise self._failure(error, "removing", relative) from None
         return old
+
+    def unlink(self, relative: str) -> None:
+        """Remove a symbolic link itself (never what it points to)."""
+        if not self.dry_run:
+            try:
+                os.unlink(os.path.join(self._root, relative))
+            except OSError as error:
+                raise self._failure(error, "removing", relative) from None
+
+    def folders_under(self, folder: str) -> list[str]:
+        """Names of the folders directly inside `folder` (none if it is missing)."""
+        try:
+            with os.scandir(os.path.join(self._root, folder)) as entries:
+                return sorted(e.name for e in entries if e.is_dir(follow_symlinks=False))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
+    def counts(self) -> dict[str, int]:
+        """How many entry and asset files the tree holds."""
+        return {
+            "entries": sum(1 for _ in self.files_under(ENTRIES, depth=2)),
+            "assets": sum(1 for _ in self.files_under(ASSETS, depth=1)),
+        }
+
+    def symlinks(self, folders: tuple[str, ...] = MANAGED) -> list[str]:
+        """Relative paths of the symbolic links in the mirror's folders (a linked
+        folder is listed, never entered), sorted."""
+        found = []
+        for name in folders:
+            top = os.path.join(self._root, name)
+            if os.path.islink(top):
+                found.append(name)
+                continue
+            for directory, subdirs, files in os.walk(top):
+                relative = os.path.relpath(directory, self._root).replace(os.sep, "/")
+                for entry in (*subdirs, *files):
+                    if os.path.islink(os.path.join(directory, entry)):
+                        found.append(f"{relative}/{entry}")
+        return sorted(found)
+
+    def refuse_symlinks(self) -> None:
+        """MirrorStateError (exit 6) naming the first link, if the mirror's folders hold any."""
+        links = self.symlinks()
+        if links:
+            target = os.readlink(os.path.join(self._root, links[0]))
+            more = f" and {len(links) - 1} more" if len(links) > 1 else ""
+            raise MirrorStateError(
+                f"{links[0]} is a symbolic link (to {target}){more}; mirror never writes through "
+                f"links: remove it (git rm {links[0]}) and commit, or run mirror sync --full, "
+                "which replaces links with the files they stand for"
+            )
+
+    def _failure(self, error: OSError, doing: str, relative: str) -> Exception:
+        if error.errno == errno.ELOOP:
+            return MirrorStateError(
+                f"{relative} is a symbolic link; mirror never writes through links: "
+                f"remove it (git rm {relative}) and run mirror sync again"
+            )
+        return storage_failed(error, f"{doing} {relative}")
 
     def prune(self, relative: str, stop: str) -> None:
         """Remove the folders of `relative` that are now empty, up to `stop`."""
