@@ -92,6 +92,26 @@ def storage_failed(error: OSError, doing: str) -> StorageFailed:
     return StorageFailed(f"{reason} while {doing}")
 
 
+# How git and the kernel word a refusing disk, and how we say it.
+_STORAGE_PROBLEMS = (
+    ("No space left on device", "no space left on device"),
+    ("Out of diskspace", "no space left on device"),
+    ("Disk quota exceeded", "disk quota exceeded"),
+    ("Read-only file system", "read-only file system"),
+    ("Input/output error", "input/output error"),
+    ("Permission denied", "permission denied"),
+)
+
+
+def storage_problem(lines: list[str]) -> str | None:
+    """The disk's complaint in a tool's error output ("no space left on device"), if any."""
+    for line in lines:
+        for words, said in _STORAGE_PROBLEMS:
+            if words in line:
+                return said
+    return None
+
+
 class Interrupted(MirrorError):
     """The run was interrupted by a signal and rolled back."""
 

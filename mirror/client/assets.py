@@ -138,21 +138,33 @@ class Downloads:
         retrying(self.policy, f"downloading {file.path} from {where} kept failing", attempt)
 
     def _receive(self, file: AssetFile, temporary: Path) -> int:
-        timeout = (10, self.policy.timeout)
+        """Stream the file into `temporary`, the whole request (connect, headers, body)
+        within the policy's timeout; returns the bytes received."""
+        from mirror.client.source import watch_requests, within
+
+        seconds = self.policy.timeout
+        watch_requests(self._session)
         get = self._session.get
-        with get(file.url, stream=True, timeout=timeout, allow_redirects=False) as response:
-            if response.status_code != 200:
-                retry_on_status(response, self.policy)
-                raise SourceUnavailable(
-                    f"could not download {file.path}: {file.url} answered HTTP "
-                    f"{response.status_code}; the round was rolled back, try again later"
-                )
-            received = 0
-            with open(temporary, "wb") as out:
-                for chunk in response.iter_content(1 << 16):
-                    out.write(chunk)
-                    received += len(chunk)
-            return received
+        try:
+            with (
+                within(seconds, f"GET {urlsplit(file.url).path}"),
+                get(file.url, stream=True, timeout=seconds, allow_redirects=False) as response,
+            ):
+                if response.status_code != 200:
+                    retry_on_status(response, self.policy)
+                    raise SourceUnavailable(
+                        f"could not download {file.path}: {file.url} answered HTTP "
+                        f"{response.status_code}; the round was rolled back, try again later"
+                    )
+                received = 0
+                with open(temporary, "wb") as out:
+                    for chunk in response.iter_content(1 << 16):
+                        out.write(chunk)
+                        received += len(chunk)
+                return received
+        except Retry:
+            temporary.unlink(missing_ok=True)
+            raise
 
 
 class PlannedDownloads:

@@ -3,6 +3,7 @@ person's edits. Both live in the repository's git dir, never in the work tree.""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import hashlib
@@ -50,14 +51,16 @@ class RoundGuard:
                 f"the mirror is locked by pid {holder}: another mirror sync is running on it; "
                 "wait for it to finish"
             ) from None
-        os.ftruncate(handle, 0)
-        os.write(handle, f"{os.getpid()}\n".encode())
+        with contextlib.suppress(OSError):  # only says who holds the lock; a full disk may refuse
+            os.ftruncate(handle, 0)
+            os.write(handle, f"{os.getpid()}\n".encode())
         self._handle = handle
         return self
 
     def __exit__(self, *exc: object | TracebackType | None) -> None:
         if self._handle is not None:
-            os.ftruncate(self._handle, 0)
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._handle, 0)
             fcntl.flock(self._handle, fcntl.LOCK_UN)
             os.close(self._handle)
             self._handle = None

@@ -18,7 +18,7 @@ import git
 from mirror.client.guard import kill_point
 from mirror.client.packer import Packer, read_spool
 from mirror.client.tree import MANAGED
-from mirror.errors import MirrorError, MirrorStateError, StorageFailed
+from mirror.errors import MirrorError, MirrorStateError, StorageFailed, storage_problem
 
 DEFAULT_AUTHOR = "mirror <mirror@localhost>"
 _GIT_ENV_DROP = (
@@ -55,24 +55,6 @@ def _index_info(spool: Path, prefix: str, null_id: str) -> Iterator[bytes]:
 def _changed_paths(spool: Path, prefix: str) -> Iterator[bytes]:
     for path, _ in read_spool(spool):
         yield f"{prefix}{path}\0".encode()
-
-
-_STORAGE_PROBLEMS = (
-    "No space left on device",
-    "Disk quota exceeded",
-    "Read-only file system",
-    "Input/output error",
-    "Permission denied",
-)
-
-
-def _storage_problem(lines: Sequence[str]) -> str | None:
-    """The disk's complaint in git's error output ("no space left on device"), if any."""
-    for line in lines:
-        for problem in _STORAGE_PROBLEMS:
-            if problem in line:
-                return problem[:1].lower() + problem[1:]
-    return None
 
 
 def _remove_path(path: Path) -> None:
@@ -155,8 +137,14 @@ class History:
 
     def dirty_paths(self) -> list[str]:
         """Paths in the mirror's folders that differ from HEAD, untracked ones included."""
-        out = self._git(
-            "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *self.managed
+        out = self._git(  # --no-optional-locks: status must not write the index
+            "--no-optional-locks",
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=all",
+            "--",
+            *self.managed,
         )
         return [entry[3:] for entry in out.split("\0") if entry]
 
@@ -255,24 +243,21 @@ class History:
                 )
         raise MirrorError(f"git push to {remote} kept being rejected; the round is kept locally")
 
-    def last_round(self) -> str | None:
-        """The newest commit that carries a Sync-Token trailer (HEAD, unless someone
-        committed by hand since)."""
-        out = self.log("--format=%H%x1f%(trailers:key=Sync-Token,valueonly,separator=)%x1e")
-        for record in out.split("\x1e"):
-            commit, _, token = record.strip("\n").partition("\x1f")
-            if token.strip():
-                return commit
-        return None
-
-    def blob_ids(self, commit: str, folders: Sequence[str]) -> dict[str, str]:
-        """Mirror path -> blob id of every file below `folders` at `commit`."""
-        listed = self._git("ls-tree", "-r", "-z", commit, "--", *map(self.path, folders))
-        found = {}
-        for record in filter(None, listed.split("\0")):
-            info, path = record.split("\t", 1)
-            found[path.removeprefix(self.prefix)] = info.split(" ")[2]
-        return found
+    def edited_by_hand(self, folders: Sequence[str]) -> set[str]:
+        """Mirror paths below `folders` that commits other than sync rounds (those
+        without a Sync-Token trailer) added, changed or removed."""
+        out = self._git(
+            "log",
+            "--no-merges",
+            "--invert-grep",
+            "--grep=^Sync-Token: ",
+            "--format=",
+            "--name-only",
+            "-z",
+            "--",
+            *map(self.path, folders),
+        )
+        return {p.removeprefix(self.prefix) for p in out.replace("\n", "\0").split("\0") if p}
 
     def tidy(self, lock: Path) -> None:
         """Housekeeping after a round, best effort and in the background.
@@ -449,7 +434,7 @@ class History:
             pass
         error = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
         if process.wait() != 0:
-            storage = _storage_problem(error.splitlines())
+            storage = storage_problem(error.splitlines())
             if storage:
                 raise StorageFailed(f"{storage} while git {args[0]} wrote to {self.git_dir}")
             raise MirrorError(f"git {args[0]} failed: {(error.strip().splitlines() or ['?'])[-1]}")
@@ -477,7 +462,7 @@ class History:
         if check and result.returncode != 0:
             detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
             first = detail[-1] if detail else f"exit {result.returncode}"
-            storage = _storage_problem(detail)
+            storage = storage_problem(detail)
             if storage:
                 raise StorageFailed(f"{storage} while git {args[0]} wrote to {self.git_dir}")
             if "index.lock" in first and "File exists" in first:

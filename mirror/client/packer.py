@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
-from mirror.errors import MirrorError, StorageFailed, storage_failed
+from mirror.errors import MirrorError, StorageFailed, storage_failed, storage_problem
 
 Run = Callable[[list[str], bytes], bytes]  # git arguments, stdin -> stdout
 
@@ -96,6 +96,8 @@ class Packer:
         self._process.wait()
         for leftover in set(_temporary_packs(self._pack_dir)) - self._leftovers_before:
             leftover.unlink(missing_ok=True)
+        crash_report = self._pack_dir.parent.parent / f"fast_import_crash_{self._process.pid}"
+        crash_report.unlink(missing_ok=True)
 
     @contextlib.contextmanager
     def _failures(self, path: str | None) -> Iterator[None]:
@@ -112,13 +114,9 @@ class Packer:
     def _fast_import_failed(self) -> MirrorError:
         error = self._process.stderr.read() if self._process.stderr else b""
         lines = error.decode("utf-8", "replace").strip().splitlines()
-        for line in lines:
-            for problem in ("No space left on device", "Read-only file system", "I/O error"):
-                if problem in line:
-                    return StorageFailed(
-                        f"{problem[:1].lower() + problem[1:]} while packing the round's files "
-                        f"into {self._pack_dir}"
-                    )
+        problem = storage_problem(lines)
+        if problem:
+            return StorageFailed(f"{problem} while packing the round's files into {self._pack_dir}")
         return MirrorError(f"git fast-import failed: {(lines[-1:] or ['no message'])[0]}")
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from mirror import model
 from mirror.client import tree as paths
@@ -97,10 +98,17 @@ def status(directory: Path) -> dict[str, Any]:
     }
 
 
+PREVIEW_HOSTS = ("preview.contentful.com", "preview.eu.contentful.com")
+
+
 @dataclass
 class Verdict:
+    """What verify found. Problems make a mirror inconsistent; dangling links do with
+    --strict; warnings never do (a draft without a required field is one)."""
+
     problems: list[str] = field(default_factory=list)
     dangling: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     checked: Counter[str] = field(default_factory=Counter)
 
     def consistent(self, strict: bool) -> bool:
@@ -120,13 +128,15 @@ def verify(directory: Path) -> Verdict:
     for locale in locales:
         _schema(verdict, "locale", locale, paths.LOCALES)
     content_types = _content_types(tree, verdict)
+    preview = urlsplit(state.base_url or "").hostname in PREVIEW_HOSTS
     entries: set[str] = set()
     assets: set[str] = set()
     links: list[tuple[str, str, str]] = []
     for path, item in _items(tree, paths.ENTRIES, verdict):
-        _, content_type, name = path.split("/")
+        name = path.split("/")[2]
         if _schema(verdict, "entry", item, path):
-            _check_entry(verdict, path, item, content_type, name, content_types, codes, default)
+            draft = preview or is_draft(item)
+            _check_entry(verdict, path, item, content_types, codes, default, draft=draft)
         entries.add(name.removesuffix(".json"))
         links += [(path, kind, target) for kind, target in _links(item.get("fields"))]
         verdict.checked["entries"] += 1
@@ -147,16 +157,29 @@ def verify(directory: Path) -> Verdict:
     return verdict
 
 
+def is_draft(item: dict[str, Any]) -> bool:
+    """Whether an item was never published, so only the Preview API serves it: its
+    sys.revision (how often it was published) is 0, or it has neither revision nor
+    publishedVersion. Real Preview responses show drafts with revision 0."""
+    sys = item.get("sys") or {}
+    if "revision" in sys:
+        return bool(sys["revision"] == 0)
+    return "publishedVersion" not in sys
+
+
 def _check_entry(
     verdict: Verdict,
     path: str,
     item: dict[str, Any],
-    content_type: str,
-    name: str,
     content_types: dict[str, dict[str, Any]],
     codes: list[str],
     default: str,
+    *,
+    draft: bool,
 ) -> None:
+    """Problems of one entry. Drafts (a Preview mirror's entries, or any entry never
+    published) may lack required fields: Contentful checks those only on publishing."""
+    _, content_type, name = path.split("/")
     sys = item["sys"]
     if sys["id"] + ".json" != name:
         verdict.problems.append(f"{path}: holds entry {sys['id']!r}")
@@ -169,7 +192,9 @@ def _check_entry(
     try:
         model.check_entry_fields(item.get("fields") or {}, definition, codes, default)
     except model.ValidationFailed as failure:
-        verdict.problems += [f"{path}: {line}" for line in failure.errors]
+        tolerated = failure.missing_required if draft else []
+        verdict.problems += [f"{path}: {line}" for line in failure.errors if line not in tolerated]
+        verdict.warnings += [f"{path}: {line} (a draft)" for line in tolerated]
 
 
 def _check_state(
@@ -233,7 +258,8 @@ def _schema(verdict: Verdict, name: str, value: Any, path: str) -> bool:
 
 
 def _links(value: Any) -> Iterator[tuple[str, str]]:
-    """(linkType, id) of every Entry and Asset link inside a fields value, rich text included."""
+    """(linkType, id) of every Entry and Asset link inside a fields value, rich text included.
+    ResourceLinks (cross-space references) point into another space: never dangling."""
     if isinstance(value, dict):
         sys = value.get("sys")
         if isinstance(sys, dict) and sys.get("type") == "Link":

@@ -8,7 +8,6 @@ commit message.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections import Counter
@@ -85,12 +84,12 @@ class Round:
         asset_files: AssetFiles | None = None,
         backfill: bool = False,
         links: tuple[str, ...] = (),
-        baseline: dict[str, str] | None = None,
+        baseline: set[str] | None = None,
         drop_asset_files: bool = False,
     ) -> None:
         """`links`: symbolic links to replace before anything is written (a full round
-        only). `baseline`: blob ids of the last sync commit's files, so that a full
-        round can say which files it restored or fixed. `drop_asset_files`: remove
+        only). `baseline`: the files changed by hand since they were synced, so that
+        a full round can say which files it restored or fixed. `drop_asset_files`: remove
         assets/files/ (downloads were switched off)."""
         self.source = source
         self.tree = tree
@@ -115,6 +114,7 @@ class Round:
         if self.drop_asset_files:
             for path in list(self.tree.files_under(FILES, suffix="")):
                 self._remove(path, "asset files")
+            self.tree.prune(f"{FILES}/-", stop=paths.ASSETS)
         self._apply_model()
         started = time.monotonic()
         for page in self.source.pages(self.start):
@@ -212,10 +212,11 @@ class Round:
         new) filters, and anything else put there. Asset files go with their asset."""
         for path in list(self.tree.files_under(paths.ENTRIES, suffix="")):
             if path not in self._seen:
-                self._remove(path, "entries")
+                is_item = path.endswith(".json") and path.count("/") == 2
+                self._remove(path, "entries" if is_item else "stray files")
         for path in list(self.tree.files_under(paths.ASSETS, depth=1, suffix="")):
             if path not in self._seen:
-                self._remove(path, "assets")
+                self._remove(path, "assets" if path.endswith(".json") else "stray files")
 
     def _write(
         self, path: str, value: Any, kind: str, title: str | None = None
@@ -226,7 +227,7 @@ class Round:
         action, old = self.tree.write(path, data)
         if action:
             fields = changed_fields(old, value) if old is not None and kind in _ITEMS else ()
-            label = self._reconcile_label(action, path, data)
+            label = self._reconcile_label(action, path)
             self._record(FileChange(action, path, title, fields, label), kind)
             if self.sink:
                 self.sink.add(path, data)
@@ -256,15 +257,16 @@ class Round:
         for path in list(self.tree.files_under(f"{FILES}/{asset_id}", suffix="")):
             self._remove(path, "asset files")  # kept from when downloads were on
 
-    def _reconcile_label(self, action: str, path: str, data: bytes) -> str | None:
-        """In a full round, what a change corrects: a file the last sync wrote comes back
-        (restored) or loses a hand edit (fixed); or the source changed (added, updated)."""
+    def _reconcile_label(self, action: str, path: str) -> str | None:
+        """In a full round, what a change corrects: a file removed or edited by hand
+        comes back (restored) or loses the edit (fixed); or the source changed it
+        since the last round (added, updated)."""
         if not self.full or self.baseline is None:
             return None
-        before = self.baseline.get(path)
+        by_hand = path in self.baseline
         if action == "+":
-            return "restored" if before is not None else "added"
-        return "fixed" if before == blob_id(data) else "updated"
+            return "restored" if by_hand else "added"
+        return "fixed" if by_hand else "updated"
 
     def _record(self, change: FileChange, kind: str) -> None:
         result = self.result
@@ -301,11 +303,6 @@ class Round:
         if path.startswith(paths.ASSETS + "/"):
             return self._localized(item, "title")
         return self._entry_title(item, path.split("/")[1])
-
-
-def blob_id(data: bytes) -> str:
-    """Git's id of a blob holding `data` (sha1 repositories)."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def _group(item: dict[str, Any]) -> tuple[str, str]:

@@ -2,12 +2,16 @@
 
 The access token goes only in the Authorization header and only to the configured
 origin; next-page URLs are read for their token and never followed elsewhere.
+Every request, body and all, must finish within the policy's timeout (`Deadline`).
 Failures come out as MirrorError subclasses after bounded retries.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,9 +20,19 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from mirror import __version__
-from mirror.errors import AuthError, InvalidData, MirrorError, SourceUnavailable, UsageError
+from mirror.errors import (
+    AuthError,
+    InvalidData,
+    MirrorError,
+    NotFound,
+    SourceUnavailable,
+    UsageError,
+)
 from mirror.schemas import schemas
 from mirror.wire import TOKEN_PATTERN, parse_json
 
@@ -79,13 +93,18 @@ class Page:
     last: bool  # True: next_token is the next sync's token
 
 
+def _quiet(line: str) -> None:
+    pass
+
+
 @dataclass
 class RetryPolicy:
     retries: int = 5
-    timeout: float = 30.0
+    timeout: float = 30.0  # seconds for a whole request: connect, headers and body
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
     sleep: Callable[[float], None] = field(default=time.sleep)
+    notice: Callable[[str], None] = field(default=_quiet)  # one line per retry, for stderr
 
 
 def normalize_base_url(raw: str) -> str:
@@ -123,8 +142,7 @@ class SyncSource:
             )
         self.origin = origin
         self.policy = policy or RetryPolicy()
-        self._session = requests.Session()
-        self._session.trust_env = False  # no .netrc credentials, no proxies picked up silently
+        self._session = http_session()
         self._session.headers.update(
             {
                 "Authorization": f"Bearer {access_token}",
@@ -219,13 +237,12 @@ class SyncSource:
 
         def attempt() -> requests.Response:
             self.requests_made += 1
-            try:
+            seconds = self.policy.timeout
+            with within(seconds, f"GET {what}"):
+                # Not streamed: the body is read here, inside the deadline.
                 response = self._session.get(
-                    url, params=params, timeout=(10, self.policy.timeout), allow_redirects=False
+                    url, params=params, timeout=seconds, allow_redirects=False
                 )
-                _ = response.content  # read the body now: a dropped connection raises here
-            except requests.exceptions.RequestException as error:
-                raise Retry(f"network error ({type(error).__name__})") from None
             if response.status_code == 200:
                 return response
             retry_on_status(response, self.policy)
@@ -243,9 +260,10 @@ class SyncSource:
                 "check --access-token / CONTENTFUL_ACCESS_TOKEN and that it belongs to this space"
             )
         if status == 404:
-            raise MirrorError(
+            raise NotFound(
                 f"space {self.origin.space!r} or environment {self.origin.environment!r} "
-                f"not found at {self.origin.base_url}; check --space and --environment"
+                f"not found at {self.origin.base_url}; check --space, --environment and "
+                "--base-url (or CONTENTFUL_SPACE_ID, CONTENTFUL_ENVIRONMENT, CONTENTFUL_BASE_URL)"
             )
         if status == 400 and RESPONSE_TOO_BIG in message:
             raise ResponseTooBig(message)
@@ -259,29 +277,51 @@ class SyncSource:
 
 
 class Retry(Exception):
-    """One attempt failed in a way worth another try (after `wait` seconds, if given)."""
+    """One attempt failed in a way worth another try (after `wait` seconds, if given).
+    `request` says which (`GET /path`); `timed_out` marks a passed deadline."""
 
-    def __init__(self, problem: str, wait: float | None = None) -> None:
+    def __init__(
+        self,
+        problem: str,
+        wait: float | None = None,
+        *,
+        request: str = "",
+        timed_out: bool = False,
+    ) -> None:
         super().__init__(problem)
         self.problem, self.wait = problem, wait
+        self.request, self.timed_out = request, timed_out
 
 
 def retrying(policy: RetryPolicy, failing: str, attempt: Callable[[], T]) -> T:
-    """Run `attempt` until it succeeds, at most 1 + policy.retries times. A 429 waits
-    for its reset header; other failures back off exponentially with jitter."""
-    problem = ""
-    wait: float | None = None
-    for number in range(policy.retries + 1):
-        if number:
-            policy.sleep(wait if wait is not None else _backoff(policy, number))
+    """Run `attempt` until it succeeds, at most 1 + policy.retries times, telling
+    policy.notice about each retry. A 429 waits for its reset header; other failures
+    back off exponentially with jitter."""
+    attempts, timeouts = policy.retries + 1, 0
+    for number in range(1, attempts + 1):
         try:
             return attempt()
         except Retry as failure:
-            problem, wait = failure.problem, failure.wait
-    raise SourceUnavailable(
-        f"{failing}: {problem} after {policy.retries + 1} attempts; "
-        "try again later or raise --retries"
-    )
+            last, timeouts = failure, timeouts + failure.timed_out
+        if number < attempts:
+            wait = last.wait if last.wait is not None else _backoff(policy, number)
+            policy.notice(
+                f"{last.request or failing}: {last.problem} "
+                f"(attempt {number} of {attempts}); retrying in {wait:.1f}s"
+            )
+            policy.sleep(wait)
+    raise SourceUnavailable(f"{failing}: {_gave_up(last, timeouts, attempts)}")
+
+
+def _gave_up(last: Retry, timeouts: int, attempts: int) -> str:
+    """Why retrying stopped, and the advice that fits: more retries do not cure timeouts."""
+    if not last.timed_out:
+        return f"{last.problem} after {attempts} attempts; try again later or raise --retries"
+    if timeouts == attempts:
+        each = f"on each of {attempts} attempts" if attempts > 1 else "on its only attempt"
+    else:
+        each = f"on the last of {attempts} attempts ({timeouts} timed out)"
+    return f"{last.problem} {each}; check the server or raise --timeout"
 
 
 def retry_on_status(response: requests.Response, policy: RetryPolicy) -> None:
@@ -289,7 +329,151 @@ def retry_on_status(response: requests.Response, policy: RetryPolicy) -> None:
     status = response.status_code
     if status in RETRY_STATUSES:
         wait = _reset_seconds(response, policy.backoff_cap) if status == 429 else None
-        raise Retry(f"HTTP {status}", wait)
+        request = f"{response.request.method} {urlsplit(response.url).path}"
+        raise Retry(f"HTTP {status}", wait, request=request)
+
+
+# -- deadlines ---------------------------------------------------------------------------
+#
+# requests' timeout bounds each socket read, so a server that sends a byte a second
+# never trips it. A Deadline bounds the whole request instead: a timer shuts the
+# request's socket down when time is up, which wakes whatever read is blocked on it.
+# The connections of an `http_session()` tell the Deadline of their thread which
+# socket they use.
+
+_this_thread = threading.local()
+
+
+class Deadline:
+    """The time limit of the one request this thread makes inside `with Deadline(s):`."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._end = time.monotonic() + seconds
+        self._fired = False
+        self._connection: HTTPConnection | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    @property
+    def passed(self) -> bool:
+        return self._fired or time.monotonic() >= self._end
+
+    def __enter__(self) -> Deadline:
+        _this_thread.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._timer.cancel()
+        _this_thread.deadline = None
+        with self._lock:
+            self._connection = None  # a late timer must not touch a pooled connection
+
+    def watch(self, connection: HTTPConnection) -> None:
+        with self._lock:
+            self._connection = connection
+            fired = self._fired
+        if fired:
+            _shut(connection)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._fired = True
+            connection = self._connection
+        if connection is not None:
+            _shut(connection)
+
+
+def _shut(connection: HTTPConnection) -> None:
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            # The plain socket's shutdown, also under TLS: it wakes a blocked read at once.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _watch(connection: HTTPConnection) -> None:
+    deadline: Deadline | None = getattr(_this_thread, "deadline", None)
+    if deadline is not None:
+        deadline.watch(connection)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _watch(self)  # a deadline that passed while connecting ends the request now
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _watch(self)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _watch(self)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _watch(self)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _WatchedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _WatchedHTTPPool,
+            "https": _WatchedHTTPSPool,
+        }
+
+
+_mounting = threading.Lock()
+
+
+def http_session() -> requests.Session:
+    """A session whose requests a Deadline can bound; it picks up no .netrc
+    credentials and no proxies from the environment."""
+    session = requests.Session()
+    session.trust_env = False
+    watch_requests(session)
+    return session
+
+
+def watch_requests(session: requests.Session) -> None:
+    """Let Deadline bound `session`'s requests; safe to call from several threads."""
+    with _mounting:
+        if isinstance(session.adapters.get("https://"), _WatchedAdapter):
+            return
+        for prefix in ("https://", "http://"):
+            old = session.adapters.get(prefix)
+            session.mount(prefix, _WatchedAdapter())
+            if old is not None:
+                old.close()
+
+
+@contextlib.contextmanager
+def within(seconds: float, request: str) -> Iterator[Deadline]:
+    """Make one request of a `watch_requests` session inside this block, within
+    `seconds` for connect, headers and body; its network failures come out as Retry,
+    saying "timed out" when the deadline passed."""
+    deadline = Deadline(seconds)
+    try:
+        with deadline:
+            yield deadline
+    except requests.exceptions.RequestException as error:
+        if deadline.passed or isinstance(error, requests.exceptions.Timeout):
+            raise Retry(f"timed out after {seconds:g}s", request=request, timed_out=True) from None
+        raise Retry(f"network error ({type(error).__name__})", request=request) from None
 
 
 def _backoff(policy: RetryPolicy, attempt: int) -> float:

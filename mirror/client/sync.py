@@ -4,6 +4,7 @@ back exactly as at HEAD, with the sync token of HEAD."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from mirror.errors import (
     StorageFailed,
     UsageError,
     storage_failed,
+    storage_problem,
 )
 from mirror.wire import SYNC_TYPES, is_safe_id
 
@@ -106,15 +108,17 @@ def run_sync(options: SyncOptions) -> SyncReport:
 
 
 def _open_history(directory: Path) -> History:
+    new = not directory.exists()
     try:
         return History(directory)
-    except OSError as error:
-        raise storage_failed(error, f"creating the mirror in {directory}") from None
-    except git.GitCommandError as error:
-        reason = (str(error.stderr).strip().splitlines() or ["git failed"])[-1]
-        raise StorageFailed(
-            f"cannot create the mirror's repository in {directory}: {reason}"
-        ) from None
+    except (OSError, git.GitCommandError) as error:
+        if new:
+            shutil.rmtree(directory, ignore_errors=True)
+        if isinstance(error, OSError):
+            raise storage_failed(error, f"creating the mirror in {directory}") from None
+        lines = str(error.stderr).replace("'", " ").strip().splitlines()
+        reason = storage_problem(lines) or (lines or ["git init failed"])[-1].strip()
+        raise StorageFailed(f"{reason} while creating the mirror in {directory}") from None
 
 
 def _sync_round(
@@ -171,7 +175,7 @@ class _Plan:
     previous: MirrorState | None
     config: MirrorState
     links: tuple[str, ...]  # symbolic links a full round replaces
-    baseline: dict[str, str] | None  # the last sync commit's blob ids, for a full round
+    baseline: set[str] | None  # files changed by hand, for a full round
 
     @property
     def drop_asset_files(self) -> bool:
@@ -223,11 +227,11 @@ def _discard_or_refuse(history: History, options: SyncOptions) -> list[str]:
     return dirty
 
 
-def _baseline(history: History, options: SyncOptions) -> dict[str, str] | None:
-    if not options.full:
-        return None
-    last = history.last_round()
-    return history.blob_ids(last, (paths.ENTRIES, paths.ASSETS)) if last else None
+def _baseline(history: History, options: SyncOptions) -> set[str] | None:
+    """For a full round: the files someone changed by hand (in commits that are no
+    sync round), so that the round can tell what it restores or fixes from what the
+    source added or updated."""
+    return history.edited_by_hand((paths.ENTRIES, paths.ASSETS)) if options.full else None
 
 
 def _recover(history: History, guard: RoundGuard, options: SyncOptions) -> bool:
