@@ -14,14 +14,18 @@ OUTPUT_EXIT_CODES = exit_codes_help(
     1,
     2,
     5,
-    c2="usage error (bad option or argument, or DIRECTORY is not a mirror)",
+    6,
+    c1="any other error (OUT not writable, disk full, I/O error, ...); OUT is left as it was",
+    c2="usage error (bad option or argument, unknown locale or content type, DIRECTORY is "
+    "not a mirror, OUT unusable or overlapping the mirror); nothing was written",
     c5="the mirror holds something that cannot be exported",
+    c6="a symbolic link in the mirror's folders, or in OUT where writing would go through it",
 )
 
 
 @click.command(epilog=OUTPUT_EXIT_CODES)
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
 @click.option(
     "--locale",
     "locales",
@@ -71,8 +75,8 @@ def export(
         verbose,
     )
     click.echo(
-        f"exported {report.entries} entries in {len(report.locales)} locales "
-        f"({', '.join(report.locales)}) to {out}"
+        f"exported {_count(report.entries, 'entry', 'entries')} in "
+        f"{_count(len(report.locales), 'locale')} ({', '.join(report.locales)}) to {out}"
     )
 
 
@@ -104,6 +108,11 @@ def bundle(directory: Path, out: Path, layout: str, verbose: bool) -> None:
     make = bundle_sqlite if layout == "sqlite" else bundle_sync_pages
     report = run_guarded(lambda: make(directory, out), verbose)
     click.echo(
-        f"bundled {report.entries} entries and {report.assets} assets to {report.path} "
-        f"(sync token {report.token[:12]}...)"
+        f"bundled {_count(report.entries, 'entry', 'entries')} and "
+        f"{_count(report.assets, 'asset')} to {report.path} (sync token {report.token[:12]}...)"
     )
+
+
+def _count(number: int, one: str, many: str = "") -> str:
+    """`1 entry`, `2 entries`, `0 locales`."""
+    return f"{number} {one if number == 1 else many or one + 's'}"

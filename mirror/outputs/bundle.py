@@ -23,9 +23,11 @@ Two layouts:
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -35,9 +37,16 @@ from mirror.client import tree as paths
 from mirror.client.state import MirrorState
 from mirror.client.tree import MirrorTree
 from mirror.errors import UsageError
+from mirror.outputs.staging import (
+    Staging,
+    refuse_file_above,
+    refuse_links_in_mirror,
+    refuse_overlap,
+)
 from mirror.wire import canonical_json, compact_json, parse_json
 
 PAGE_SIZE = 1000
+BUNDLE_FILE = re.compile(r"^([0-9]+\.json|locales\.json|cache_.+)$")  # what sync-pages writes
 SCHEMA = """
 CREATE TABLE sync_state (space TEXT NOT NULL, environment TEXT NOT NULL, base_url TEXT NOT NULL,
                          sync_token TEXT NOT NULL, round INTEGER NOT NULL);
@@ -62,6 +71,7 @@ class BundleReport:
 
 
 def _open(directory: Path) -> tuple[MirrorTree, MirrorState]:
+    refuse_links_in_mirror(directory)
     tree = MirrorTree(directory)
     raw = tree.read(paths.STATE)
     if raw is None:
@@ -82,11 +92,25 @@ def _items(tree: MirrorTree, folder: str, depth: int) -> Iterator[dict[str, Any]
 def bundle_sqlite(directory: Path, out: Path) -> BundleReport:
     tree, state = _open(directory)
     target = out if out.suffix == ".sqlite" else out.with_name(out.name + ".sqlite")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.partial")
-    temporary.unlink(missing_ok=True)
+    real = Path(os.path.realpath(target))  # OUT given as a link: the user's choice, followed
+    refuse_file_above(target)
+    if real.is_dir():
+        raise UsageError(
+            f"OUT {target} is a folder; the sqlite format writes one file: give a file path, "
+            "or use --format sync-pages for a folder"
+        )
+    staging_path = real.with_name(f".{real.name}.partial")
+    refuse_overlap(directory, target, [real, staging_path])
+    with Staging(staging_path, target) as staging:
+        counts = _fill_database(tree, state, staging.new / real.name)
+        staging.swap(staging.new / real.name, real)
+    return BundleReport(target, counts["entries"], counts["assets"], state.sync_token or "")
+
+
+def _fill_database(tree: MirrorTree, state: MirrorState, path: Path) -> dict[str, int]:
     counts = {"entries": 0, "assets": 0}
-    with sqlite3.connect(temporary) as db:  # one transaction: committed on leaving the block
+    # one transaction, committed on leaving the inner block; a fresh file in a fresh folder
+    with closing(sqlite3.connect(path)) as connection, connection as db:
         db.executescript(SCHEMA)
         db.execute(
             "INSERT INTO sync_state VALUES (?, ?, ?, ?, ?)",
@@ -137,15 +161,41 @@ def bundle_sqlite(directory: Path, out: Path) -> BundleReport:
                 ),
             )
             counts["assets"] += 1
-    os.replace(temporary, target)
-    return BundleReport(target, counts["entries"], counts["assets"], state.sync_token or "")
+    return counts
 
 
 def bundle_sync_pages(directory: Path, out: Path) -> BundleReport:
     tree, state = _open(directory)
-    staging = out.with_name(f".{out.name}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    real = Path(os.path.realpath(out))  # OUT given as a link: the user's choice, followed
+    staging_path = real.with_name(f".{real.name}.partial")
+    refuse_overlap(directory, out, [real, staging_path])
+    _check_pages_out(out, real)
+    with Staging(staging_path, out) as staging:
+        counts = _write_pages(tree, state, staging.new)
+        staging.swap(staging.new, real)  # replaced whole: pages of an older bundle go
+    return BundleReport(out, counts["entries"], counts["assets"], state.sync_token or "")
+
+
+def _check_pages_out(out: Path, real: Path) -> None:
+    refuse_file_above(out)
+    if real.exists() and not real.is_dir():
+        raise UsageError(
+            f"OUT {out} is a file; --format sync-pages writes a folder: give a folder path, "
+            "or leave out --format for a SQLite file"
+        )
+    foreign = sorted(
+        name
+        for name in (os.listdir(real) if real.is_dir() else [])
+        if not (name.startswith(".") or BUNDLE_FILE.match(name))
+    )
+    if foreign:
+        raise UsageError(
+            f"OUT {out} holds {foreign[0]!r}, which no bundle writes, and --format sync-pages "
+            "replaces OUT whole: give a folder of the bundle's own"
+        )
+
+
+def _write_pages(tree: MirrorTree, state: MirrorState, staging: Path) -> dict[str, int]:
     locales = parse_json(tree.read(paths.LOCALES) or b"[]")
     collection = {
         "sys": {"type": "Array"},
@@ -177,9 +227,7 @@ def bundle_sync_pages(directory: Path, out: Path) -> BundleReport:
                 )
                 page, number = [], number + 1
     _write_page(staging / f"{number}.json", page, f"{sync_url}{state.sync_token}", last=True)
-    shutil.rmtree(out, ignore_errors=True)
-    os.replace(staging, out)
-    return BundleReport(out, counts["entries"], counts["assets"], state.sync_token or "")
+    return counts
 
 
 def _write_page(path: Path, items: list[bytes], next_url: str, last: bool) -> None:

@@ -10,16 +10,21 @@ from disk as needed through a bounded cache: no whole-space object graph.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections import OrderedDict
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mirror.client import tree as paths
 from mirror.client.tree import MirrorTree
-from mirror.errors import InvalidData, UsageError
+from mirror.errors import InvalidData, MirrorStateError, UsageError
+from mirror.outputs.staging import (
+    Staging,
+    refuse_file_above,
+    refuse_links_in_mirror,
+    refuse_overlap,
+)
 from mirror.wire import canonical_json, is_safe_id, parse_json
 
 _MISSING = object()
@@ -167,6 +172,9 @@ class Flattener:
         sys = value.get("sys")
         if isinstance(sys, dict) and sys.get("type") == "Link":
             return self._link(sys, depth, stack)
+        if isinstance(sys, dict) and sys.get("type") == "ResourceLink":
+            # an item of another space (or another product): never resolved, never read
+            return {"type": "ResourceLink", "linkType": sys.get("linkType"), "urn": sys.get("urn")}
         if value.get("nodeType") == "document":
             return self._rich_text(value, depth, stack)
         return value  # Location, Object: as stored
@@ -206,6 +214,10 @@ def export(
     depth: int = 1,
     content_types: list[str] | None = None,
 ) -> ExportReport:
+    """Replace OUT/<locale> (or, with `content_types`, only OUT/<locale>/<type>) for
+    each locale; everything is checked before OUT is touched, and each folder
+    appears all at once."""
+    refuse_links_in_mirror(directory)
     tree = MirrorTree(directory)
     raw_locales = tree.read(paths.LOCALES)
     if raw_locales is None or tree.read(paths.STATE) is None:
@@ -213,35 +225,89 @@ def export(
             f"{directory} is not a mirror (no mirror.json); run mirror sync on it first"
         )
     all_locales = parse_json(raw_locales)
-    codes = [loc["code"] for loc in all_locales]
-    wanted = codes if locales == ["all"] else locales
-    unknown = [code for code in wanted if code not in codes]
-    if unknown:
-        raise UsageError(
-            f"--locale {unknown[0]!r} is not a locale of this space ({', '.join(codes)})"
-        )
+    wanted = _wanted_locales(all_locales, locales)
     definitions = {
         p.rsplit("/", 1)[1].removesuffix(".json"): parse_json(tree.read(p) or b"{}")
         for p in tree.files_under(paths.CONTENT_TYPES, depth=1)
     }
     reader = Reader(tree)
-    chosen = content_types or reader.content_types()
+    chosen = _wanted_content_types(content_types, definitions, reader)
+    _check_out(directory, out, wanted, None if content_types is None else chosen)
     entries = files = 0
-    for code in wanted:
-        flattener = Flattener(reader, all_locales, definitions, code, depth)
-        staging = out / f".{code}.partial"
-        shutil.rmtree(staging, ignore_errors=True)
-        for content_type in chosen:
-            written = _export_type(
-                reader, flattener, staging / content_type, content_type, definitions
-            )
-            entries += written
-            files += written + 1
-        target = out / code
-        shutil.rmtree(target, ignore_errors=True)
-        staging.mkdir(parents=True, exist_ok=True)
-        os.replace(staging, target)  # a locale's files appear all at once, stale ones gone
+    with ExitStack() as stack:
+        staged = {
+            code: stack.enter_context(Staging(out / f".{code}.partial", out)) for code in wanted
+        }
+        for code, staging in staged.items():
+            flattener = Flattener(reader, all_locales, definitions, code, depth)
+            for content_type in chosen:
+                folder = staging.new / content_type
+                written = _export_type(reader, flattener, folder, content_type, definitions)
+                entries += written
+                files += written + 1
+        for code, staging in staged.items():  # only once every locale is ready
+            if content_types is None:
+                staging.swap(staging.new, out / code)  # stale content types go too
+                continue
+            (out / code).mkdir(exist_ok=True)
+            for content_type in chosen:
+                staging.swap(staging.new / content_type, out / code / content_type)
     return ExportReport(wanted, entries, files)
+
+
+def _wanted_locales(all_locales: list[dict[str, Any]], asked: list[str]) -> list[str]:
+    codes = [loc["code"] for loc in all_locales]
+    unsafe = [code for code in codes if not is_safe_id(code)]
+    if unsafe:
+        raise InvalidData(f"locale code {unsafe[0]!r} cannot be a folder name; nothing exported")
+    wanted = codes if asked == ["all"] else list(dict.fromkeys(asked))
+    unknown = [code for code in wanted if code not in codes]
+    if unknown:
+        verb = "is not a locale" if len(unknown) == 1 else "are not locales"
+        raise UsageError(
+            f"--locale {', '.join(map(repr, unknown))} {verb} of this space "
+            f"({', '.join(codes)}); nothing was written"
+        )
+    return wanted
+
+
+def _wanted_content_types(
+    asked: list[str] | None, definitions: dict[str, Any], reader: Reader
+) -> list[str]:
+    """Every content type that has entries, or those asked for: each must be known to the
+    mirror (defined, or holding entries), though it may have no entries."""
+    if asked is None:
+        return reader.content_types()
+    known = sorted({*definitions, *reader.content_types()})
+    unknown = [name for name in dict.fromkeys(asked) if name not in known]
+    if unknown:
+        verb = "is not a content type" if len(unknown) == 1 else "are not content types"
+        raise UsageError(
+            f"--content-type {', '.join(map(repr, unknown))} {verb} of this mirror "
+            f"(known: {', '.join(known)}); nothing was written"
+        )
+    return list(dict.fromkeys(asked))
+
+
+def _check_out(
+    directory: Path, out: Path, locales: list[str], content_types: list[str] | None
+) -> None:
+    refuse_file_above(out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"OUT {out} is a file; mirror export writes a folder: give a folder path")
+    if content_types is None:
+        replaced = [out / code for code in locales]
+    else:
+        replaced = [out / code / name for code in locales for name in content_types]
+        for code in locales:  # written into, not replaced: it must be a real folder
+            folder = out / code
+            if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+                kind = "a symbolic link" if folder.is_symlink() else "a file"
+                raise MirrorStateError(
+                    f"{folder} is {kind}, not a folder; exporting some content types writes "
+                    "inside it, never through a link: remove it, or export every content type"
+                )
+    refuse_overlap(directory, out, [*replaced, *(out / f".{code}.partial" for code in locales)])
 
 
 def _export_type(
