@@ -506,3 +506,26 @@ def test_preview_mirrors_are_told_to_reconcile(tmp_path: Path) -> None:
     )
     assert "Preview API does not officially implement sync" in result.stderr
     assert "--full" in result.stderr
+
+
+def test_force_never_restores_through_a_linked_folder(
+    synced: tuple[Emulator, Path], tmp_path: Path
+) -> None:
+    emulator, directory = synced
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    city = directory / "entries" / "city"
+    names = sorted(p.name for p in city.iterdir())
+    for name in names:
+        (victim / name).write_text("not yours\n")
+    git(directory, "rm", "-r", "-q", "--cached", "entries/city")
+    git(directory, "reset", "-q")
+    for child in city.iterdir():
+        child.unlink()
+    city.rmdir()
+    city.symlink_to(victim)
+    forced = mirror(*sync_args(emulator, directory, "--force"))
+    assert forced.exit_code == 0, forced.stderr
+    assert sorted(p.name for p in victim.iterdir()) == names
+    assert all(p.read_text() == "not yours\n" for p in victim.iterdir())
+    assert not city.is_symlink() and sorted(p.name for p in city.iterdir()) == names

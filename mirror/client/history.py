@@ -57,6 +57,18 @@ def _changed_paths(spool: Path, prefix: str) -> Iterator[bytes]:
         yield f"{prefix}{path}\0".encode()
 
 
+def _unlink_linked_folders(top: Path, relative: str) -> None:
+    """Remove every symbolic link standing where a folder of `relative` should be, so
+    that nothing below is removed or written through it (git's index never holds a
+    path below a link: such a link is dirt)."""
+    folder = top
+    for part in relative.split("/")[:-1]:
+        folder = folder / part
+        if folder.is_symlink():
+            folder.unlink()
+            return
+
+
 def _remove_path(path: Path) -> None:
     if path.is_symlink() or path.is_file():
         path.unlink()
@@ -73,7 +85,7 @@ def _remove_empty_folders(top: Path) -> None:
 
 
 def _write_checked_out(path: Path, mode: str, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)  # no links left above: see the caller
     if mode == "120000":
         os.symlink(data.decode("utf-8", "surrogateescape"), path)
         return
@@ -343,6 +355,7 @@ class History:
                 mode, object_id, _ = info.split(" ")
                 records.append((path, mode, object_id))
             for path in paths:
+                _unlink_linked_folders(self.top, path)
                 _remove_path(self.top / path)  # frees the space the old bytes need
             self._check_out_blobs(records)
         for name in self.managed:
