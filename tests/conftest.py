@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,20 @@ import requests
 from mirror.emulator import Emulator, EmulatorConfig
 
 REPO = Path(__file__).resolve().parent.parent
-RECORDINGS = REPO.parent / "shared" / "conformance" / "recordings"
+SHARED = REPO.parent / "shared"  # test data kept beside the repository, never inside it
+_RECORDINGS = "conformance/recordings"
+
+
+def shared_data(relative: str) -> Path:
+    """The folder or file `relative` in ../shared. Where it is absent the calling test is
+    skipped, naming it; with CI set it fails instead, so CI never quietly loses tests."""
+    path = SHARED / relative
+    if path.exists():
+        return path
+    message = f"shared test data {path} is absent; it belongs in ../shared beside the repository"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message}; CI must run every test", pytrace=False)
+    pytest.skip(message)
 
 
 class Api:
@@ -88,11 +102,17 @@ def start_emulator(**config: Any) -> Emulator:
 
 
 def recordings() -> list[Path]:
-    return sorted(RECORDINGS.glob("*.json"))
+    """Every recorded scenario; call it inside a test (it skips or fails when absent)."""
+    return sorted(shared_data(_RECORDINGS).glob("*.json"))
 
 
 def load_recording(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def recording(name: str) -> dict[str, Any]:
+    """One recorded scenario of ../shared/conformance/recordings, by its file stem."""
+    return load_recording(shared_data(_RECORDINGS) / f"{name}.json")
 
 
 # -- running mirror and reading git ------------------------------------------------------

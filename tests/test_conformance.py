@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import RECORDINGS, commit_count, git, load_recording, mirror
+from tests.conftest import commit_count, git, mirror, recording
 from tests.replay import ReplayServer, replay_sync_args
 
 TOKEN = "recorded-scenario-token"
@@ -71,7 +71,7 @@ def _expected_files(run: list[dict[str, Any]], files: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("name", CHAINS)
 def test_recorded_chain_replays_into_files_commits_and_tokens(name: str, tmp_path: Path) -> None:
-    scenario = load_recording(RECORDINGS / f"{name}.json")
+    scenario = recording(name)
     exchanges = scenario["exchanges"]
     space, environment = _space_and_environment(exchanges)
     mirror_dir = tmp_path / "mirror"
@@ -133,7 +133,7 @@ def test_recorded_chain_replays_into_files_commits_and_tokens(name: str, tmp_pat
     ],
 )
 def test_recorded_filtered_syncs(options: list[str], expected_folder: str, tmp_path: Path) -> None:
-    exchanges = load_recording(RECORDINGS / "cfexampleapi-type-filters.json")["exchanges"]
+    exchanges = recording("cfexampleapi-type-filters")["exchanges"]
     with ReplayServer(exchanges) as server:
         result = mirror(*replay_sync_args(server, tmp_path, "cfexampleapi", *options, token=TOKEN))
         assert result.exit_code == 0, result.stderr
@@ -149,7 +149,7 @@ def test_recorded_filtered_syncs(options: list[str], expected_folder: str, tmp_p
 
 def test_recorded_delta_with_a_real_deleted_entry(tmp_path: Path) -> None:
     """A fixture chain that starts from a token: seed a mirror at that token, then sync."""
-    exchanges = load_recording(RECORDINGS / "delta-with-deleted-entry.json")["exchanges"]
+    exchanges = recording("delta-with-deleted-entry")["exchanges"]
     request = exchanges[0]["request"].split(" ", 1)[1]
     token = parse_qs(urlsplit(request).query)["sync_token"][0]
     deleted_id = exchanges[0]["body"]["items"][0]["sys"]["id"]

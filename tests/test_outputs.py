@@ -13,7 +13,7 @@ import requests
 
 from mirror.emulator import Emulator, EmulatorConfig
 from mirror.schemas import schemas
-from tests.conftest import RECORDINGS, Api, files_of, load_recording, mirror, sync_args, token_of
+from tests.conftest import Api, files_of, mirror, recording, sync_args, token_of
 from tests.replay import ReplayServer, replay_sync_args
 
 
@@ -125,9 +125,7 @@ def test_export_options_and_errors(guide: Path, tmp_path: Path) -> None:
 
 
 def test_export_of_real_contentful_data_uses_its_fallbacks(tmp_path: Path) -> None:
-    exchanges = load_recording(RECORDINGS / "cfexampleapi-initial-then-empty-delta.json")[
-        "exchanges"
-    ]
+    exchanges = recording("cfexampleapi-initial-then-empty-delta")["exchanges"]
     with ReplayServer(exchanges) as server:
         assert mirror(*replay_sync_args(server, tmp_path / "m", "cfexampleapi")).exit_code == 0
     _export(tmp_path / "m", tmp_path / "out", "--locale", "tlh")
@@ -220,7 +218,7 @@ def test_an_app_continues_from_the_bundle_with_exactly_the_later_changes(
 
 
 def test_bundles_of_a_real_recorded_space(tmp_path: Path) -> None:
-    exchanges = load_recording(RECORDINGS / "three-pages-256-items.json")["exchanges"]
+    exchanges = recording("three-pages-256-items")["exchanges"]
     with ReplayServer(exchanges) as server:
         result = mirror(
             *replay_sync_args(server, tmp_path / "m", "redactedspace", "--limit", "100")

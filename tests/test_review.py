@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RECORDINGS, git, load_recording, mirror
+from tests.conftest import git, mirror, recording
 from tests.replay import ReplayServer, replay_sync_args
 
 
@@ -145,9 +145,7 @@ def _edit(path: Path, change: object) -> None:
 
 
 def test_a_mirror_of_real_contentful_data_verifies(tmp_path: Path) -> None:
-    exchanges = load_recording(RECORDINGS / "cfexampleapi-initial-then-empty-delta.json")[
-        "exchanges"
-    ]
+    exchanges = recording("cfexampleapi-initial-then-empty-delta")["exchanges"]
     with ReplayServer(exchanges) as server:
         result = mirror(*replay_sync_args(server, tmp_path, "cfexampleapi"))
         assert result.exit_code == 0, result.stderr

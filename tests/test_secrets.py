@@ -52,9 +52,9 @@ def test_the_token_is_in_no_file_no_git_object_and_no_output(tmp_path: Path) -> 
 
 
 def test_the_token_goes_in_the_header_never_the_query(tmp_path: Path) -> None:
-    from tests.conftest import RECORDINGS, load_recording
+    from tests.conftest import recording
 
-    exchanges = load_recording(RECORDINGS / "paginated-initial-then-delta.json")["exchanges"]
+    exchanges = recording("paginated-initial-then-delta")["exchanges"]
     with ReplayServer(exchanges) as server:
         result = mirror(*replay_sync_args(server, tmp_path, "smf0sqiu0c5s", token=SECRET))
         assert result.exit_code == 0, result.stderr

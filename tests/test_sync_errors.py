@@ -18,12 +18,11 @@ from mirror.client.guard import RoundGuard
 from mirror.emulator import Emulator, EmulatorConfig
 from mirror.emulator.faults import FaultPlan
 from tests.conftest import (
-    RECORDINGS,
     commit_count,
     files_of,
     git,
-    load_recording,
     mirror,
+    recording,
     sync_args,
 )
 from tests.replay import ReplayServer, replay_sync_args
@@ -49,7 +48,9 @@ def _fails(args: list[str], code: int, says: str, env: dict[str, str] | None = N
     result = mirror(*args, env=env)
     assert result.exit_code == code, (result.stdout, result.stderr)
     assert says in result.stderr
-    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+    *notices, last = result.stderr.splitlines()
+    assert last.startswith("Error: ") and result.stderr.count("Error: ") == 1
+    assert all(line.startswith("mirror: ") for line in notices)  # retries said as they happen
     assert "Traceback" not in result.stderr
     return result
 
@@ -112,7 +113,7 @@ def test_a_token_with_control_characters_is_refused_without_echoing_it(tmp_path:
     assert "secret" not in result.stderr
 
 
-# -- auth (3) and not found (1) ----------------------------------------------------------
+# -- auth (3) and not found (7) ----------------------------------------------------------
 
 
 def test_wrong_token_exits_3_and_leaves_the_mirror(synced: Any) -> None:
@@ -122,12 +123,12 @@ def test_wrong_token_exits_3_and_leaves_the_mirror(synced: Any) -> None:
     _unchanged(directory, before, commits)
 
 
-def test_unknown_space_or_environment_exits_1(tmp_path: Path) -> None:
+def test_unknown_space_or_environment_exits_7(tmp_path: Path) -> None:
     with Emulator(EmulatorConfig()) as emulator:
         args = sync_args(emulator, tmp_path)
         args[args.index("--space") + 1] = "nope"
-        _fails(args, 1, "space 'nope' or environment 'master' not found")
-        _fails([*sync_args(emulator, tmp_path / "b"), "--environment", "staging"], 1, "not found")
+        _fails(args, 7, "space 'nope' or environment 'master' not found")
+        _fails([*sync_args(emulator, tmp_path / "b"), "--environment", "staging"], 7, "not found")
 
 
 # -- unavailable (4) ---------------------------------------------------------------------
@@ -180,9 +181,7 @@ def test_rate_limits_are_waited_out(tmp_path: Path) -> None:
 
 
 def _chain() -> list[dict[str, Any]]:
-    return copy.deepcopy(
-        load_recording(RECORDINGS / "paginated-initial-then-delta.json")["exchanges"]
-    )
+    return copy.deepcopy(recording("paginated-initial-then-delta")["exchanges"])
 
 
 def _sync_replay(server: ReplayServer, directory: Path) -> list[str]:
@@ -297,7 +296,9 @@ def test_a_broken_state_file_exits_6(synced: Any) -> None:
 
 
 def test_a_failed_write_rolls_the_round_back(synced: Any) -> None:
-    """A file size limit makes writes fail as a full disk would."""
+    """A file size limit makes writes fail as a full disk would; it also stops the rollback
+    from writing the old bytes back, so the next run finishes it (tests/test_trust_sync.py
+    covers a real full disk, where the rollback itself succeeds)."""
     emulator, directory = synced
     before, commits = files_of(directory), commit_count(directory)
 
@@ -314,8 +315,16 @@ def test_a_failed_write_rolls_the_round_back(synced: Any) -> None:
         timeout=60,
     )
     assert result.returncode == 1, result.stderr
-    assert result.stderr.startswith("Error: ") and "Traceback" not in result.stderr
-    _unchanged(directory, before, commits)
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("Error: file too large while writing "), result.stderr
+    assert "Traceback" not in result.stderr
+    assert commit_count(directory) == commits
+    recovered = mirror(*sync_args(emulator, directory, "--json"))
+    assert recovered.exit_code == 0, recovered.stderr
+    assert "recovered from an interrupted sync" in recovered.stderr
+    assert json.loads(recovered.stdout)["changed"] == 7
+    assert files_of(directory).keys() == before.keys()
+    assert git(directory, "status", "--porcelain") == ""
 
 
 def test_verbose_shows_a_traceback(synced: Any) -> None:
@@ -327,12 +336,14 @@ def test_verbose_shows_a_traceback(synced: Any) -> None:
 
 def test_exit_codes_are_documented_in_help() -> None:
     result = mirror("sync", "--help")
-    for line in (
-        "0  synced",
-        "2  usage",
-        "3  authentication",
-        "4  source unavailable",
-        "5  invalid data",
-        "6  the mirror is locked",
+    for code, meaning in (
+        (0, "synced"),
+        (2, "usage"),
+        (3, "authentication"),
+        (4, "source unavailable"),
+        (5, "invalid data"),
+        (6, "the source rejected its sync token"),  # not only "locked, dirty"
+        (7, "does not exist at the source"),
     ):
-        assert line in result.stdout
+        epilog = " ".join(result.stdout.split("Exit codes:")[1].split())
+        assert f" {code} " in f" {epilog}" and meaning in epilog, code

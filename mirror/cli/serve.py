@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mirror.cli.support import run_guarded
-from mirror.errors import exit_codes_help
+from mirror.errors import MirrorError, exit_codes_help
 
-SERVE_EXIT_CODES = exit_codes_help(0, 1, 2, c0="stopped by Ctrl-C or SIGTERM")
+if TYPE_CHECKING:
+    from mirror.emulator import Emulator, EmulatorConfig
+
+SERVE_EXIT_CODES = exit_codes_help(
+    0,
+    1,
+    2,
+    c0="stopped by Ctrl-C or SIGTERM",
+    c1="the port is in use or cannot be listened on, or any other error",
+    c2="usage error (bad option or argument, --round past the space's last round)",
+)
 
 
 @click.command(epilog=SERVE_EXIT_CODES)
@@ -115,7 +127,7 @@ def serve(
       curl -H 'Authorization: Bearer wayfarer-delivery-token' \\
         'http://127.0.0.1:8000/spaces/wayfarer/environments/master/sync?initial=true'
     """
-    from mirror.emulator import Emulator, EmulatorConfig
+    from mirror.emulator import EmulatorConfig
     from mirror.emulator.faults import FaultPlan
     from mirror.emulator.synthetic import SyntheticSpace
 
@@ -141,7 +153,7 @@ def serve(
         if synthetic:
             generated = SyntheticSpace(synthetic, seed, synthetic_rounds, synthetic_changes)
             config.space = generated.definition()
-        emulator = Emulator(config)
+        emulator = _listening(config)
         facts = emulator.facts()
         if as_json:
             click.echo(json.dumps(facts, sort_keys=True))
@@ -154,3 +166,23 @@ def serve(
             emulator.serve_forever()
 
     run_guarded(start)
+
+
+def _listening(config: EmulatorConfig) -> Emulator:
+    """The emulator, bound to its port; a port it cannot have is said plainly."""
+    from mirror.emulator import Emulator
+
+    try:
+        return Emulator(config)
+    except OSError as error:
+        where = f"port {config.port} on {config.host}"
+        if error.errno == errno.EADDRINUSE:
+            raise MirrorError(
+                f"{where} is in use; pass --port N, or --port 0 for a free one"
+            ) from None
+        if error.errno == errno.EACCES:
+            raise MirrorError(
+                f"{where} needs privileges this user lacks; pass --port above 1023, "
+                "or --port 0 for a free one"
+            ) from None
+        raise

@@ -69,7 +69,8 @@ DEMO_EXIT_CODES = exit_codes_help(0, 1, 2, 130, c2="DIRECTORY is not new or empt
     type=click.FloatRange(1, 600),
     default=30,
     show_default=True,
-    help="Seconds to wait for a response.",
+    help="Seconds a whole request (connect, headers and body) may take; then it counts as "
+    "timed out and is retried.",
 )
 @output_options
 def sync(
@@ -126,7 +127,7 @@ def sync(
         download_assets=download_assets,
         push=push,
         author=author,
-        retry=RetryPolicy(retries=retries, timeout=timeout),
+        retry=RetryPolicy(retries=retries, timeout=timeout, notice=_notice),
         progress=progress.update if progress else None,
         notice=_notice,
     )

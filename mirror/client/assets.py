@@ -22,7 +22,15 @@ from urllib.parse import urlsplit
 import requests
 
 from mirror import __version__
-from mirror.client.source import LOOPBACK, Retry, RetryPolicy, retry_on_status, retrying
+from mirror.client.deadline import http_session
+from mirror.client.source import (
+    LOOPBACK,
+    Retry,
+    RetryPolicy,
+    retry_on_status,
+    retrying,
+    within,
+)
 from mirror.errors import InvalidData, SourceUnavailable
 from mirror.wire import is_safe_id, parse_json
 
@@ -96,8 +104,7 @@ class Downloads:
     def __init__(self, root: Path, policy: RetryPolicy) -> None:
         self.root = root
         self.policy = policy
-        self._session = requests.Session()
-        self._session.trust_env = False
+        self._session = http_session()
         self._session.headers["User-Agent"] = f"contentful-mirror/{__version__}"
         self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="asset-download")
         self._pending: list[tuple[AssetFile, Future[None]]] = []
@@ -140,10 +147,8 @@ class Downloads:
     def _receive(self, file: AssetFile, temporary: Path) -> int:
         """Stream the file into `temporary`, the whole request (connect, headers, body)
         within the policy's timeout; returns the bytes received."""
-        from mirror.client.source import watch_requests, within
 
         seconds = self.policy.timeout
-        watch_requests(self._session)
         get = self._session.get
         try:
             with (

@@ -23,6 +23,7 @@ from mirror import model
 from mirror.emulator.media import guess_content_type, image_size
 from mirror.emulator.space import Change, SpaceDefinition, SpaceFolderError
 from mirror.emulator.tokens import SyncFilter
+from mirror.errors import UsageError
 from mirror.wire import compact_json, link, parse_json
 
 # Asset URLs are stored with this stand-in for host:port, replaced per response,
@@ -86,7 +87,14 @@ class ContentStore:
         self._cache: OrderedDict[tuple[Any, ...], list[Event]] = OrderedDict()
         self.round = -1
         last = len(space.rounds) - 1
-        for number in range(min(last, last if until_round is None else until_round) + 1):
+        if until_round is not None and until_round > last:
+            choose = f"pass --round 0 to {last}" if last > 0 else "pass --round 0"
+            raise UsageError(
+                f"--round {until_round}: the space has {last} "
+                f"round{'' if last == 1 else 's'} of changes after "
+                f"its initial content (round 0); {choose}"
+            )
+        for number in range(last + 1 if until_round is None else until_round + 1):
             self.apply_round(number)
 
     # -- positions -------------------------------------------------------------
