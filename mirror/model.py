@@ -15,11 +15,14 @@ ASSET_FIELDS = ("title", "description", "file")
 
 
 class ValidationFailed(ValueError):
-    """A write body breaks the content model; `errors` says how, one line each."""
+    """A write body breaks the content model; `errors` says how, one line each.
+    `missing_required` holds those of the lines that name a required field without a
+    value: the only rule a draft (Preview API) may legitimately break."""
 
-    def __init__(self, errors: list[str]) -> None:
+    def __init__(self, errors: list[str], missing_required: list[str] | None = None) -> None:
         super().__init__("; ".join(errors))
         self.errors = errors
+        self.missing_required = missing_required or []
 
 
 def check_entry_fields(
@@ -43,12 +46,14 @@ def check_entry_fields(
             problem = _value_problem(value, definition)
             if problem:
                 errors.append(f"fields.{field_id}.{locale}: {problem}")
-    for definition in content_type["fields"]:
-        present = fields.get(definition["id"], {}).get(default_locale) is not None
-        if definition.get("required") and not present:
-            errors.append(f"fields.{definition['id']}: required, missing for {default_locale}")
-    if errors:
-        raise ValidationFailed(errors)
+    missing = [
+        f"fields.{definition['id']}: required, missing for {default_locale}"
+        for definition in content_type["fields"]
+        if definition.get("required")
+        and fields.get(definition["id"], {}).get(default_locale) is None
+    ]
+    if errors or missing:
+        raise ValidationFailed(errors + missing, missing)
 
 
 def check_asset_fields(fields: Any, locales: list[str]) -> None:
@@ -83,6 +88,8 @@ def _value_problem(value: Any, definition: dict[str, Any]) -> str | None:
         if not isinstance(value, list):
             return "must be an array"
         item_definition = dict(definition.get("items") or {})
+        if "allowedResources" in definition:  # declared on the field, it rules its items
+            item_definition.setdefault("allowedResources", definition["allowedResources"])
         problems = [_value_problem(item, item_definition) for item in value]
         return next((f"item {i}: {p}" for i, p in enumerate(problems) if p), None)
     check = _CHECKS.get(kind)
@@ -149,6 +156,33 @@ def _link(value: Any, definition: dict[str, Any]) -> str | None:
     return None
 
 
+def _resource_link(value: Any, definition: dict[str, Any]) -> str | None:
+    """A cross-space reference: {sys: {type: ResourceLink, linkType, urn}}, the urn a
+    Contentful resource name (crn:...) within a source the field allows."""
+    sys = value.get("sys") if isinstance(value, dict) else None
+    link_type = sys.get("linkType") if isinstance(sys, dict) else None
+    urn = sys.get("urn") if isinstance(sys, dict) else None
+    if (
+        not isinstance(sys, dict)
+        or sys.get("type") != "ResourceLink"
+        or not isinstance(link_type, str)
+        or not link_type
+        or not isinstance(urn, str)
+        or not urn.startswith("crn:")
+    ):
+        return "must be a resource link {sys: {type: ResourceLink, linkType, urn: crn:...}}"
+    allowed = [r for r in definition.get("allowedResources") or [] if isinstance(r, dict)]
+    if not allowed:
+        return None
+    fitting = [r for r in allowed if r.get("type") == link_type]
+    if not fitting:
+        return f"must link to one of {', '.join(sorted(str(r.get('type')) for r in allowed))}"
+    sources = [str(r["source"]) for r in fitting if r.get("source")]
+    if sources and not any(urn.startswith(source + "/") for source in sources):
+        return f"must link into {' or '.join(sorted(sources))}"
+    return None
+
+
 _CHECKS = {
     "Symbol": _symbol,
     "Text": _text,
@@ -160,4 +194,5 @@ _CHECKS = {
     "Object": _object,
     "RichText": _rich_text,
     "Link": _link,
+    "ResourceLink": _resource_link,
 }
