@@ -74,7 +74,8 @@ def test_verify_passes_the_demo_and_reports_the_dangling_link(demo: Path) -> Non
     assert result.exit_code == 0, result.stdout
     assert "links to Asset alfama-walk-route" in result.stdout
     assert (
-        "consistent: 13 assets, 44 entries checked, 0 problems, 1 dangling links" in result.stdout
+        "consistent: 13 assets, 44 entries checked, 0 problems, 0 warnings, 1 dangling link"
+        in result.stdout
     )
     strict = mirror("verify", str(demo), "--strict", "--json")
     assert strict.exit_code == 6

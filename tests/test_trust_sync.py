@@ -529,3 +529,16 @@ def test_force_never_restores_through_a_linked_folder(
     assert sorted(p.name for p in victim.iterdir()) == names
     assert all(p.read_text() == "not yours\n" for p in victim.iterdir())
     assert not city.is_symlink() and sorted(p.name for p in city.iterdir()) == names
+
+
+def test_verify_finds_links_and_one_id_in_two_files(synced: tuple[Emulator, Path]) -> None:
+    _emulator, directory = synced
+    city = directory / "entries" / "city"
+    (directory / "entries" / "guide" / "kyoto.json").write_bytes((city / "kyoto.json").read_bytes())
+    (city / "lisbon.json").unlink()
+    (city / "lisbon.json").symlink_to("/etc/hostname")
+    result = mirror("verify", str(directory), "--json")
+    assert result.exit_code == 6
+    problems = json.loads(result.stdout)["problems"]
+    assert any(p.startswith("entries/guide/kyoto.json: the same entry id as") for p in problems)
+    assert "entries/city/lisbon.json: a symbolic link" in " ".join(problems)

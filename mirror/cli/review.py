@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from mirror.cli.support import run_guarded
+from mirror.cli.support import plural, run_guarded
 from mirror.errors import exit_codes_help
 
 READ_EXIT_CODES = exit_codes_help(0, 1, 2, c2="DIRECTORY is not a mirror")
@@ -87,8 +87,11 @@ def verify(directory: Path, strict: bool, as_json: bool, verbose: bool) -> None:
 
     Every file is checked against schemas/ and its content type (required fields,
     field types, locales), paths against ids and content types, and mirror.json
-    against HEAD. Links to entries or assets the mirror does not have are listed;
-    they are common (unpublished targets) and fail the check only with --strict.
+    against HEAD; symbolic links and one entry id in two files are problems. Links
+    to entries or assets the mirror does not have are listed; they are common
+    (unpublished targets) and fail the check only with --strict. Entries of a
+    Preview mirror, or never-published drafts (revision 0), may lack required
+    fields: reported as warnings, which never fail the check.
 
     \b
     Example:
@@ -106,6 +109,7 @@ def verify(directory: Path, strict: bool, as_json: bool, verbose: bool) -> None:
                 {
                     "consistent": consistent,
                     "problems": verdict.problems,
+                    "warnings": verdict.warnings,
                     "dangling_links": verdict.dangling,
                     "checked": verdict.checked,
                 }
@@ -114,13 +118,20 @@ def verify(directory: Path, strict: bool, as_json: bool, verbose: bool) -> None:
     else:
         for line in verdict.problems:
             click.echo(f"problem: {line}")
+        for line in verdict.warnings:
+            click.echo(f"warning: {line}")
         for line in verdict.dangling:
             click.echo(f"dangling link: {line}")
-        checked = ", ".join(f"{n} {kind}" for kind, n in sorted(verdict.checked.items()))
-        summary = "consistent" if consistent else "NOT consistent"
-        click.echo(
-            f"{summary}: {checked} checked, {len(verdict.problems)} problems, "
-            f"{len(verdict.dangling)} dangling links"
+        singular = {"entries": "entry", "assets": "asset"}
+        checked = ", ".join(
+            plural(n, singular.get(kind, kind), kind) for kind, n in sorted(verdict.checked.items())
         )
+        summary = "consistent" if consistent else "NOT consistent"
+        counts = [
+            plural(len(verdict.problems), "problem"),
+            plural(len(verdict.warnings), "warning"),
+            plural(len(verdict.dangling), "dangling link"),
+        ]
+        click.echo(f"{summary}: {checked} checked, {', '.join(counts)}")
     if not consistent:
         sys.exit(EXIT_MIRROR_STATE)

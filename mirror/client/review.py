@@ -17,7 +17,7 @@ from mirror.client import tree as paths
 from mirror.client.history import History
 from mirror.client.state import MirrorState
 from mirror.client.tree import MirrorTree
-from mirror.errors import UsageError
+from mirror.errors import MirrorStateError, UsageError
 from mirror.schemas import schemas
 from mirror.wire import parse_json
 
@@ -121,6 +121,11 @@ def verify(directory: Path) -> Verdict:
     history, state = open_mirror(directory)
     tree = MirrorTree(directory)
     verdict = Verdict()
+    links_found = tree.symlinks()
+    verdict.problems += [
+        f"{link}: a symbolic link; mirror never follows one (mirror sync --full replaces it)"
+        for link in links_found
+    ]
     locales = _load(tree, paths.LOCALES, verdict) or []
     codes = [str(loc.get("code")) for loc in locales if isinstance(loc, dict)]
     defaults = [str(loc["code"]) for loc in locales if isinstance(loc, dict) and loc.get("default")]
@@ -129,15 +134,20 @@ def verify(directory: Path) -> Verdict:
         _schema(verdict, "locale", locale, paths.LOCALES)
     content_types = _content_types(tree, verdict)
     preview = urlsplit(state.base_url or "").hostname in PREVIEW_HOSTS
-    entries: set[str] = set()
+    entries: dict[str, str] = {}  # id -> path: one id, one file
     assets: set[str] = set()
     links: list[tuple[str, str, str]] = []
     for path, item in _items(tree, paths.ENTRIES, verdict):
         name = path.split("/")[2]
+        if name.removesuffix(".json") in entries:
+            verdict.problems.append(
+                f"{path}: the same entry id as {entries[name.removesuffix('.json')]}; "
+                "one of them is stale (mirror sync --full removes it)"
+            )
         if _schema(verdict, "entry", item, path):
             draft = preview or is_draft(item)
             _check_entry(verdict, path, item, content_types, codes, default, draft=draft)
-        entries.add(name.removesuffix(".json"))
+        entries[name.removesuffix(".json")] = path
         links += [(path, kind, target) for kind, target in _links(item.get("fields"))]
         verdict.checked["entries"] += 1
     for path, item in _items(tree, paths.ASSETS, verdict):
@@ -153,7 +163,7 @@ def verify(directory: Path) -> Verdict:
             verdict.dangling.append(
                 f"{path}: links to {kind} {target}, which the mirror does not have"
             )
-    _check_state(verdict, history, state, entries, assets)
+    _check_state(verdict, history, state, set(entries), assets)
     return verdict
 
 
@@ -239,7 +249,11 @@ def _items(tree: MirrorTree, folder: str, verdict: Verdict) -> Iterator[tuple[st
 
 
 def _load(tree: MirrorTree, path: str, verdict: Verdict) -> Any:
-    raw = tree.read(path)
+    try:
+        raw = tree.read(path)
+    except MirrorStateError:
+        return None  # a symbolic link, reported as such
+
     if raw is None:
         verdict.problems.append(f"{path}: missing")
         return None

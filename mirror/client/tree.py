@@ -215,7 +215,7 @@ class MirrorTree:
         """Relative paths of the files below `folder` (ending in `suffix`), sorted;
         with `depth`, only those that many folders down (1: directly inside)."""
         base = self.root / folder
-        if not base.is_dir():
+        if base.is_symlink() or not base.is_dir():
             return
         for directory, subdirs, files in os.walk(base):
             subdirs.sort()
