@@ -17,7 +17,7 @@ import git
 
 from mirror.client.guard import kill_point
 from mirror.client.packer import Packer, read_spool
-from mirror.client.tree import MANAGED
+from mirror.client.tree import MANAGED, write_all
 from mirror.errors import MirrorError, MirrorStateError, StorageFailed, storage_problem
 
 DEFAULT_AUTHOR = "mirror <mirror@localhost>"
@@ -92,9 +92,7 @@ def _write_checked_out(path: Path, mode: str, data: bytes) -> None:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(path, flags, 0o755 if mode == "100755" else 0o644)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        write_all(fd, data)
     finally:
         os.close(fd)
 

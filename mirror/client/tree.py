@@ -48,6 +48,13 @@ def content_type_path(content_type: object) -> str:
     return f"{CONTENT_TYPES}/{_component(content_type, 'content type id')}.json"
 
 
+def write_all(fd: int, data: bytes) -> None:
+    """os.write until every byte is written (it may write fewer in one call)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 class MirrorTree:
     """Reads and writes files below `root`; with dry_run, reads only."""
 
@@ -95,9 +102,7 @@ class MirrorTree:
                 fd = os.open(path, os.O_WRONLY | os.O_TRUNC | _NOFOLLOW)
                 action = "~"
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
+                write_all(fd, data)
             finally:
                 os.close(fd)
         except OSError as error:
