@@ -165,12 +165,16 @@ def git(repo: Path, *args: str) -> str:
 
 
 def files_of(directory: Path) -> dict[str, bytes]:
-    """Every file below `directory` except .git, by relative path."""
-    return {
-        path.relative_to(directory).as_posix(): path.read_bytes()
-        for path in sorted(directory.rglob("*"))
-        if path.is_file() and ".git" not in path.relative_to(directory).parts
-    }
+    """Every file below `directory` except .git, by relative path. .git is never entered:
+    a round's detached housekeeping may be removing folders there meanwhile."""
+    found = {}
+    for folder, subdirs, files in os.walk(directory):
+        subdirs[:] = sorted(d for d in subdirs if d != ".git")
+        for name in files:
+            path = Path(folder) / name
+            if path.is_file():
+                found[path.relative_to(directory).as_posix()] = path.read_bytes()
+    return dict(sorted(found.items()))
 
 
 def commit_count(repo: Path) -> int:

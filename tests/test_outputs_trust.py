@@ -219,13 +219,27 @@ def test_sync_pages_bundle_never_writes_through_its_staging_folder(
     assert (tmp_path / "seed/0.json").is_file() and not (tmp_path / "seed").is_symlink()
 
 
-def test_out_given_as_a_link_is_followed(synced: Path, tmp_path: Path) -> None:
-    real = tmp_path / "real-seed"
-    real.mkdir()
-    (tmp_path / "seed").symlink_to(real, target_is_directory=True)
-    result = mirror("bundle", str(synced), str(tmp_path / "seed"), "--format", "sync-pages")
+@pytest.mark.parametrize("layout", ["sqlite", "sync-pages"])
+def test_a_link_at_out_is_replaced_never_written_through(
+    synced: Path, tmp_path: Path, layout: str
+) -> None:
+    precious = tmp_path / "precious"
+    name = "seed.sqlite" if layout == "sqlite" else "seed"
+    if layout == "sqlite":
+        precious.write_text("an app's own database\n")
+    else:
+        precious.mkdir()
+        (precious / "keep.txt").write_text("an app's own file\n")
+    (tmp_path / name).symlink_to(precious)
+    result = mirror("bundle", str(synced), str(tmp_path / name), "--format", layout)
     assert result.exit_code == 0, result.stderr
-    assert (tmp_path / "seed").is_symlink() and (real / "0.json").is_file()
+    assert not (tmp_path / name).is_symlink()
+    if layout == "sqlite":
+        assert precious.read_text() == "an app's own database\n"
+        assert (tmp_path / name).is_file()
+    else:
+        assert sorted(p.name for p in precious.iterdir()) == ["keep.txt"]
+        assert (tmp_path / name / "0.json").is_file()
 
 
 @pytest.mark.parametrize(

@@ -261,7 +261,9 @@ def test_full_restores_removed_files_fixes_edits_and_recounts(
     assert "+ entries/guide/guide-lisbon-on-foot.json (restored)" in message
     assert "~ entries/author/author-ines.json (fixed)" in message
     assert "- entries/city/notes.txt (removed)" in message
-    assert "Counts corrected: entries" in message
+    said = json.loads(git(directory, "show", "HEAD~1:mirror.json"))["counts"]["entries"]
+    held = len(list((directory / "entries").glob("*/*.json"))) - 1  # before the restore
+    assert f"Counts corrected: mirror.json said {said} entries, the files held {held}" in message
     assert report["added"] == 1 and report["deleted"] == 1
     verdict = mirror("verify", str(directory), "--json")
     assert verdict.exit_code == 0, verdict.stdout
@@ -542,3 +544,58 @@ def test_verify_finds_links_and_one_id_in_two_files(synced: tuple[Emulator, Path
     problems = json.loads(result.stdout)["problems"]
     assert any(p.startswith("entries/guide/kyoto.json: the same entry id as") for p in problems)
     assert "entries/city/lisbon.json: a symbolic link" in " ".join(problems)
+
+
+@pytest.mark.parametrize(
+    ("path", "make"),
+    [("assets", "file"), ("entries/author", "file"), ("locales.json", "folder")],
+)
+def test_what_is_in_the_way_is_refused_and_full_replaces_it(
+    synced: tuple[Emulator, Path], path: str, make: str
+) -> None:
+    emulator, directory = synced
+    git(directory, "rm", "-r", "-q", path)
+    if make == "file":
+        (directory / path).write_text("in the way\n")
+    else:
+        (directory / path).mkdir()
+        (directory / path / "stray.txt").write_text("in the way\n")
+    _commit_by_hand(directory, f"{path} in the way")
+    refused = mirror(*sync_args(emulator, directory))
+    assert refused.exit_code == 6, refused.stderr
+    kind = "a file where the mirror keeps a folder" if make == "file" else "a folder where"
+    assert f"{path} is {kind}" in refused.stderr and "--full" in refused.stderr
+    full = mirror(*sync_args(emulator, directory, "--full"))
+    assert full.exit_code == 0, full.stderr
+    assert (directory / path).is_dir() == (make == "file")
+    assert mirror("verify", str(directory)).exit_code == 0
+
+
+def test_a_linked_state_file_gets_advice_that_works(
+    synced: tuple[Emulator, Path], tmp_path: Path
+) -> None:
+    emulator, directory = synced
+    (directory / "mirror.json").unlink()
+    (directory / "mirror.json").symlink_to(tmp_path / "elsewhere.json")
+    _commit_by_hand(directory, "link the state")
+    for extra in ((), ("--full",)):
+        result = mirror(*sync_args(emulator, directory, *extra))
+        assert result.exit_code == 6
+        assert "mirror.json is a symbolic link" in result.stderr
+        assert "git checkout" in result.stderr and "-- mirror.json" in result.stderr
+    last = git(directory, "rev-parse", "HEAD~1").strip()
+    (directory / "mirror.json").unlink()
+    git(directory, "checkout", last, "--", "mirror.json")
+    _commit_by_hand(directory, "restore the state")
+    assert mirror(*sync_args(emulator, directory)).exit_code == 0
+    assert mirror("verify", str(directory)).exit_code == 0
+
+
+def test_an_initial_sync_into_a_folder_of_items_counts_them(
+    synced: tuple[Emulator, Path],
+) -> None:
+    emulator, directory = synced
+    git(directory, "rm", "-q", "mirror.json")
+    _commit_by_hand(directory, "forget the state")
+    sync_json(emulator, directory)
+    assert mirror("verify", str(directory)).exit_code == 0

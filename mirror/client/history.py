@@ -253,6 +253,16 @@ class History:
                 )
         raise MirrorError(f"git push to {remote} kept being rejected; the round is kept locally")
 
+    def last_round(self) -> str | None:
+        """The newest commit that carries a Sync-Token trailer (HEAD, unless someone
+        committed by hand since)."""
+        out = self.log("--format=%H%x1f%(trailers:key=Sync-Token,valueonly,separator=)%x1e")
+        for record in out.split("\x1e"):
+            commit, _, token = record.strip("\n").partition("\x1f")
+            if token.strip():
+                return commit
+        return None
+
     def edited_by_hand(self, folders: Sequence[str]) -> set[str]:
         """Mirror paths below `folders` that commits other than sync rounds (those
         without a Sync-Token trailer) added, changed or removed."""

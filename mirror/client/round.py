@@ -83,14 +83,14 @@ class Round:
         progress: Progress | None = None,
         asset_files: AssetFiles | None = None,
         backfill: bool = False,
-        links: tuple[str, ...] = (),
+        obstacles: tuple[str, ...] = (),
         baseline: set[str] | None = None,
         drop_asset_files: bool = False,
     ) -> None:
-        """`links`: symbolic links to replace before anything is written (a full round
-        only). `baseline`: the files changed by hand since they were synced, so that
-        a full round can say which files it restored or fixed. `drop_asset_files`: remove
-        assets/files/ (downloads were switched off)."""
+        """`obstacles`: links, files and folders in the way, cleared before anything
+        is written (a full round only). `baseline`: the files changed by hand since
+        they were synced, so that a full round can say which it restored or fixed.
+        `drop_asset_files`: remove assets/files/ (downloads were switched off)."""
         self.source = source
         self.tree = tree
         self.start = start
@@ -100,7 +100,7 @@ class Round:
         self.sink = sink
         self.asset_files = asset_files
         self.backfill = backfill
-        self.links = links
+        self.obstacles = obstacles
         self.baseline = baseline
         self.drop_asset_files = drop_asset_files
         self._titles: dict[str, str | None] = {}
@@ -109,8 +109,8 @@ class Round:
         self._entry_folders: set[str] = set(tree.folders_under(paths.ENTRIES))
 
     def run(self) -> RoundResult:
-        for link in self.links:
-            self._remove(link, "links", title="symbolic link")
+        for obstacle in self.obstacles:
+            self._clear(obstacle)
         if self.drop_asset_files:
             for path in list(self.tree.files_under(FILES, suffix="")):
                 self._remove(path, "asset files")
@@ -233,12 +233,19 @@ class Round:
                 self.sink.add(path, data)
         return action, old
 
+    def _clear(self, obstacle: str) -> None:
+        """Remove what is in the way (a link, a file or a folder), each file it held
+        recorded as removed: the commit shows what went."""
+        what = self.tree.describe_obstacle(obstacle).removeprefix(obstacle + " is ")
+        for path in self.tree.clear(obstacle):
+            label = "removed" if self.full else None
+            title = what.split(" (to ")[0].removeprefix("a ")
+            self._record(FileChange("-", path, title, (), label), "obstacles")
+            if self.sink:
+                self.sink.remove(path)
+
     def _remove(self, path: str, kind: str, title: str | None = None) -> None:
-        if kind == "links":
-            self.tree.unlink(path)
-            old: bytes | None = b""
-        else:
-            old = self.tree.remove(path)
+        old = self.tree.remove(path)
         if old is not None:
             title = title or self._title_of_file(path, old)
             label = "removed" if self.full else None

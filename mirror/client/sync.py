@@ -128,19 +128,20 @@ def _sync_round(
     with RoundGuard(history.git_dir, history.prefix) as guard:
         recovered = _recover(history, guard, options)
         discarded = _discard_or_refuse(history, options)
-        links = tuple(tree.symlinks())
-        if links and not options.full:
-            tree.refuse_symlinks()
+        obstacles = _obstacles(tree, history, options)
+        held = tree.counts() if options.full else None  # what the files hold before
         state = _read_state(tree)
         config = _resolve(options, state)
         if options.push:
             history.branch()  # a detached HEAD is refused before the round, not after
         source = _source(config, options)
+        # an initial sync into a folder that holds items already recounts them at its end
+        populated = state is None and (tree.exists(paths.ENTRIES) or tree.exists(paths.ASSETS))
         guard.wait_for_housekeeping()
         guard.begin_round()
         packer: list[Packer] = []
         try:
-            plan = _Plan(state, config, links, _baseline(history, options))
+            plan = _Plan(state, config, obstacles, _baseline(history, options), held)
             result, config = _fetch(source, tree, plan, options, history, guard, packer)
             report = _finish(
                 result,
@@ -152,7 +153,8 @@ def _sync_round(
                 packer[0],
                 author,
                 started,
-                options.full,
+                plan.held,
+                populated,
             )
         except BaseException:
             _roll_back(history, guard, packer, options)
@@ -174,8 +176,9 @@ class _Plan:
 
     previous: MirrorState | None
     config: MirrorState
-    links: tuple[str, ...]  # symbolic links a full round replaces
+    obstacles: tuple[str, ...]  # links, files or folders in the way: a full round clears them
     baseline: set[str] | None  # files changed by hand, for a full round
+    held: dict[str, int] | None = None  # entry and asset files before a full round
 
     @property
     def drop_asset_files(self) -> bool:
@@ -206,6 +209,26 @@ def _roll_back(
         )
         return
     guard.end_round()
+
+
+def _obstacles(tree: MirrorTree, history: History, options: SyncOptions) -> tuple[str, ...]:
+    """What is in the round's way: refused, or in a full round cleared. A broken
+    mirror.json is refused either way: it holds where the sync stands."""
+    found = tree.obstacles()
+    if paths.STATE in found:
+        last = history.last_round()
+        restore = (
+            f"restore it from the last round (remove it, then git checkout {last[:10]} -- "
+            f"{paths.STATE}) and commit"
+            if last
+            else "remove it"
+        )
+        raise MirrorStateError(
+            f"{tree.describe_obstacle(paths.STATE)}, not the mirror's state file; {restore}"
+        )
+    if found and not options.full:
+        tree.refuse_obstacles()
+    return tuple(found)
 
 
 def _discard_or_refuse(history: History, options: SyncOptions) -> list[str]:
@@ -272,7 +295,7 @@ def _fetch(
             options.full,
             options.progress,
             backfill=plan.backfill,
-            links=plan.links,
+            obstacles=plan.obstacles,
             baseline=plan.baseline,
             drop_asset_files=plan.drop_asset_files,
         )
@@ -316,21 +339,23 @@ def _finish(
     packer: Packer,
     author: Author,
     started: float,
-    full: bool,
+    held: dict[str, int] | None,
+    populated: bool,
 ) -> SyncReport:
     config.sync_token = result.token
     counts = {"entries": 0, "assets": 0, **(previous.counts if previous else {})}
     for kind, delta in result.kinds.items():
         counts[kind] += delta
     notes = _setting_changes(previous, config)
-    if full and previous is not None:  # a full round recounts: counts never drift for good
-        actual = tree.counts()
+    if held is not None and previous is not None:  # a full round: counts never drift for good
         notes += [
-            f"Counts corrected: {kind} {counts[kind]} -> {actual[kind]} (recounted from files)"
+            f"Counts corrected: mirror.json said {previous.counts.get(kind)} {kind}, "
+            f"the files held {held[kind]}"
             for kind in ("entries", "assets")
-            if counts[kind] != actual[kind]
+            if previous.counts.get(kind) != held[kind]
         ]
-        counts.update(actual)
+    if held is not None or (previous is None and populated):
+        counts.update(tree.counts())  # recounted from the files
     config.counts = dict(sorted({**counts, **result.model}.items()))
     if not result.changed and not notes:
         packer.abort()
@@ -443,8 +468,7 @@ def _dry_run(options: SyncOptions, started: float) -> SyncReport:
                 "an interrupted sync left files behind; the real run rolls them back first"
             )
         discarded = _discard_or_refuse(history, options)
-        if not options.full:
-            tree.refuse_symlinks()
+        _obstacles(tree, history, options)
         if options.push:
             history.branch()
         return _dry_run_round(options, tree, state, discarded, started)

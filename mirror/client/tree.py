@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,6 +54,17 @@ def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
+
+
+def _wants_file(relative: str) -> bool:
+    """Whether the mirror keeps a file (True) or a folder at `relative`, a path inside
+    entries/, assets/ or content_types/."""
+    parts = relative.split("/")
+    if parts[0] == ENTRIES:
+        return len(parts) >= 3  # entries/<type>/<id>.json
+    if parts[0] == ASSETS and len(parts) > 1 and parts[1] == "files":
+        return len(parts) >= 5  # assets/files/<id>/<locale>/<name>
+    return True  # assets/<id>.json, content_types/<id>.json
 
 
 class MirrorTree:
@@ -172,17 +184,85 @@ class MirrorTree:
                         pending.append(f"{folder}/{entry.name}")
         return sorted(found)
 
-    def refuse_symlinks(self) -> None:
-        """MirrorStateError (exit 6) naming the first link, if the mirror's folders hold any."""
-        links = self.symlinks()
-        if links:
-            target = os.readlink(os.path.join(self._root, links[0]))
-            more = f" and {len(links) - 1} more" if len(links) > 1 else ""
+    def obstacles(self) -> list[str]:
+        """What stands where a round would write and could make it write elsewhere or
+        fail half-way: symbolic links (see `symlinks`), files where the mirror keeps a
+        folder (entries/, entries/<type>/, assets/files/...) and folders where it keeps
+        a file (an item's JSON, locales.json, mirror.json). Sorted."""
+        found = set(self.symlinks())
+        for name in (ENTRIES, ASSETS, CONTENT_TYPES):
+            if self._is(name, file=True):
+                found.add(name)
+        for name in (LOCALES, STATE):
+            if self._is(name, file=False):
+                found.add(name)
+        pending = [name for name in (ENTRIES, ASSETS, CONTENT_TYPES) if name not in found]
+        while pending:
+            folder = pending.pop()
+            for entry in self._entries(folder):
+                relative = f"{folder}/{entry.name}"
+                if entry.is_symlink():
+                    continue  # listed by symlinks()
+                is_folder = entry.is_dir(follow_symlinks=False)
+                if is_folder == _wants_file(relative):
+                    found.add(relative)
+                elif is_folder:
+                    pending.append(relative)
+        return sorted(found)
+
+    def describe_obstacle(self, relative: str) -> str:
+        """`entries/city is a symbolic link (to /x)`, or a file or folder out of place."""
+        path = os.path.join(self._root, relative)
+        if os.path.islink(path):
+            return f"{relative} is a symbolic link (to {os.readlink(path)})"
+        if os.path.isdir(path):
+            return f"{relative} is a folder where the mirror keeps a file"
+        return f"{relative} is a file where the mirror keeps a folder"
+
+    def refuse_obstacles(self) -> None:
+        """MirrorStateError (exit 6) naming the first obstacle, if there is any."""
+        found = self.obstacles()
+        if found:
+            more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
             raise MirrorStateError(
-                f"{links[0]} is a symbolic link (to {target}){more}; mirror never writes through "
-                f"links: remove it (git rm {links[0]}) and commit, or run mirror sync --full, "
-                "which replaces links with the files they stand for"
+                f"{self.describe_obstacle(found[0])}{more}; mirror never writes through a "
+                f"link or around what is in its way: run mirror sync --full, which replaces "
+                f"it with what the source has, or remove it (git rm -r {found[0]}) and commit"
             )
+
+    def clear(self, relative: str) -> list[str]:
+        """Remove the obstacle at `relative` (a link itself, a file, or a whole folder,
+        never following a link); returns the relative paths of the files removed."""
+        path = os.path.join(self._root, relative)
+        removed = [relative]
+        if os.path.isdir(path) and not os.path.islink(path):
+            removed = [
+                os.path.relpath(os.path.join(folder, name), self._root).replace(os.sep, "/")
+                for folder, _, files in os.walk(path)
+                for name in files
+            ]
+        if not self.dry_run:
+            try:
+                if removed != [relative]:
+                    shutil.rmtree(path)
+                else:
+                    os.unlink(path)
+            except OSError as error:
+                raise self._failure(error, "removing", relative) from None
+        return sorted(removed)
+
+    def _is(self, relative: str, file: bool) -> bool:
+        path = os.path.join(self._root, relative)
+        if os.path.islink(path) or not os.path.lexists(path):
+            return False
+        return os.path.isdir(path) != file
+
+    def _entries(self, folder: str) -> list[os.DirEntry[str]]:
+        path = os.path.join(self._root, folder)
+        if os.path.islink(path) or not os.path.isdir(path):
+            return []
+        with os.scandir(path) as found:
+            return list(found)
 
     def _failure(self, error: OSError, doing: str, relative: str) -> Exception:
         if error.errno == errno.ELOOP:

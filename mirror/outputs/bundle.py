@@ -92,9 +92,10 @@ def _items(tree: MirrorTree, folder: str, depth: int) -> Iterator[dict[str, Any]
 def bundle_sqlite(directory: Path, out: Path) -> BundleReport:
     tree, state = _open(directory)
     target = out if out.suffix == ".sqlite" else out.with_name(out.name + ".sqlite")
-    real = Path(os.path.realpath(target))  # OUT given as a link: the user's choice, followed
+    # A link at OUT is replaced, never written through: only the folders above are resolved.
+    real = Path(os.path.realpath(target.parent)) / target.name
     refuse_file_above(target)
-    if real.is_dir():
+    if real.is_dir() and not real.is_symlink():
         raise UsageError(
             f"OUT {target} is a folder; the sqlite format writes one file: give a file path, "
             "or use --format sync-pages for a folder"
@@ -166,7 +167,8 @@ def _fill_database(tree: MirrorTree, state: MirrorState, path: Path) -> dict[str
 
 def bundle_sync_pages(directory: Path, out: Path) -> BundleReport:
     tree, state = _open(directory)
-    real = Path(os.path.realpath(out))  # OUT given as a link: the user's choice, followed
+    # A link at OUT is replaced, never written through: only the folders above are resolved.
+    real = Path(os.path.realpath(out.parent)) / out.name
     staging_path = real.with_name(f".{real.name}.partial")
     refuse_overlap(directory, out, [real, staging_path])
     _check_pages_out(out, real)
@@ -178,6 +180,8 @@ def bundle_sync_pages(directory: Path, out: Path) -> BundleReport:
 
 def _check_pages_out(out: Path, real: Path) -> None:
     refuse_file_above(out)
+    if real.is_symlink():
+        return  # the link itself is replaced; what it points to is never looked at
     if real.exists() and not real.is_dir():
         raise UsageError(
             f"OUT {out} is a file; --format sync-pages writes a folder: give a folder path, "
