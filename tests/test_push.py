@@ -78,9 +78,23 @@ def test_a_push_to_nowhere_keeps_the_round_and_a_later_run_catches_up(
     round0: Emulator, tmp_path: Path
 ) -> None:
     mirror_dir = tmp_path / "m"
-    failed = mirror(*sync_args(round0, mirror_dir, "--push", str(tmp_path / "missing.git")))
+    not_a_repository = tmp_path / "not-a-repository"
+    not_a_repository.mkdir()
+    failed = mirror(*sync_args(round0, mirror_dir, "--push", str(not_a_repository)))
     assert failed.exit_code == 1 and "committed locally" in failed.stderr
+    assert "does not appear to be a git repository" in failed.stderr
     remote = _bare(tmp_path)
     caught_up = mirror(*sync_args(round0, mirror_dir, "--push", str(remote)))
     assert caught_up.exit_code == 0, caught_up.stderr
     assert git(remote, "rev-parse", "main") == git(mirror_dir, "rev-parse", "HEAD")
+
+
+def test_a_push_to_no_remote_is_refused_before_the_round(round0: Emulator, tmp_path: Path) -> None:
+    mirror_dir = tmp_path / "m"
+    for remote in ("origin", "nosuchremote", str(tmp_path / "missing.git")):
+        result = mirror(*sync_args(round0, mirror_dir, "--push", remote))
+        assert result.exit_code == 2, result.stderr
+        assert f"--push {remote}: no such remote" in result.stderr
+        assert not (mirror_dir / "mirror.json").exists()
+    empty = mirror(*sync_args(round0, mirror_dir, "--push", ""))
+    assert empty.exit_code == 2 and "is empty" in empty.stderr

@@ -599,3 +599,97 @@ def test_an_initial_sync_into_a_folder_of_items_counts_them(
     _commit_by_hand(directory, "forget the state")
     sync_json(emulator, directory)
     assert mirror("verify", str(directory)).exit_code == 0
+
+
+# -- from a new user's trial: bad input gets exit 2 and one clear line ------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["sync", ""],
+        ["status", ""],
+        ["export", "", "out", "--locale", "all"],
+        ["sync", "m", "--content-type", ""],
+        ["sync", "m", "--space", ""],
+        ["sync", "m", "--author", ""],
+        ["sync", "m", "--timeout", "nan"],
+        ["serve", "--port", "70000"],
+    ],
+)
+def test_empty_and_impossible_values_are_usage_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = mirror(*args)
+    assert result.exit_code == 2, result.stderr
+    assert "Error: Invalid value" in result.stderr
+    assert not any(tmp_path.iterdir())  # nothing created in the current folder
+
+
+def test_a_mirror_folder_below_a_file_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    result = mirror("sync", str(tmp_path / "afile" / "sub"), "--space", "s")
+    assert result.exit_code == 2 and "is a file, not a folder" in result.stderr
+
+
+def test_json_reports_option_errors_too(tmp_path: Path) -> None:
+    result = mirror("sync", str(tmp_path / "m"), "--limit", "0", "--json")
+    assert result.exit_code == 2
+    report = json.loads(result.stdout)
+    assert report["status"] == "error" and report["exit_code"] == 2
+    assert "--limit" in report["error"]
+
+
+def test_dry_run_waits_for_no_one_while_a_first_sync_holds_the_lock(
+    round0: Emulator, tmp_path: Path
+) -> None:
+    directory = tmp_path / "m"
+    directory.mkdir()
+    git(directory, "init", "-q")
+    git_dir = Path(git(directory, "rev-parse", "--absolute-git-dir").strip())
+    with RoundGuard(git_dir, ""):
+        result = mirror(*sync_args(round0, directory, "--dry-run"))
+    assert result.exit_code == 6 and "locked by pid" in result.stderr
+
+
+def test_downloads_switched_on_after_a_move_say_how_to_fetch_the_files(
+    synced: tuple[Emulator, Path],
+) -> None:
+    emulator, directory = synced
+    with Emulator(EmulatorConfig(round=1)) as moved:
+        assert mirror(*sync_args(moved, directory)).exit_code == 0
+        result = mirror(*sync_args(moved, directory, "--download-assets"))
+        assert result.exit_code == 5, result.stderr
+        assert "run mirror sync --full" in result.stderr
+        full = mirror(*sync_args(moved, directory, "--download-assets", "--full"))
+        assert full.exit_code == 0, full.stderr
+        assert any((directory / "assets" / "files").rglob("*.png"))
+
+
+def test_an_export_onto_a_full_disk_names_the_file_and_leaves_out(tmp_path: Path) -> None:
+    with (
+        Emulator(EmulatorConfig(round=0)) as emulator,
+        _small_disk(tmp_path / "disk", "1m") as disk,
+    ):
+        directory = tmp_path / "mirror"
+        sync_json(emulator, directory)
+        out = disk / "out"
+        out.mkdir()
+        (out / "keep.txt").write_text("mine\n")
+        _fill(disk, 0)
+        for args in (
+            ["export", str(directory), str(out), "--locale", "all"],
+            ["bundle", str(directory), str(out / "seed.sqlite")],
+        ):
+            result = _run(*args)
+            assert result.returncode == 1, result.stderr
+            assert "no space left on device while writing" in result.stderr.lower()
+            assert "Traceback" not in result.stderr
+            assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+def test_serve_on_a_folder_that_is_no_space_says_so(tmp_path: Path) -> None:
+    result = mirror("serve", str(tmp_path), "--port", "0")
+    assert result.exit_code == 1
+    assert "is not a space folder" in result.stderr and "sample_space/README.md" in result.stderr

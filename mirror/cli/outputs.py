@@ -6,26 +6,39 @@ from pathlib import Path
 
 import click
 
+from mirror.cli.options import FolderPath
 from mirror.cli.support import run_guarded
 from mirror.errors import exit_codes_help
 
-OUTPUT_EXIT_CODES = exit_codes_help(
+_OUTPUT_MEANINGS = {
+    "c1": "any other error (OUT not writable, disk full, I/O error, ...); OUT is left as it was",
+    "c5": "the mirror holds something that cannot be exported",
+    "c6": "a symbolic link in the mirror's folders, or in OUT where writing would go through it",
+}
+EXPORT_EXIT_CODES = exit_codes_help(
     0,
     1,
     2,
     5,
     6,
-    c1="any other error (OUT not writable, disk full, I/O error, ...); OUT is left as it was",
     c2="usage error (bad option or argument, unknown locale or content type, DIRECTORY is "
     "not a mirror, OUT unusable or overlapping the mirror); nothing was written",
-    c5="the mirror holds something that cannot be exported",
-    c6="a symbolic link in the mirror's folders, or in OUT where writing would go through it",
+    **_OUTPUT_MEANINGS,
+)
+BUNDLE_EXIT_CODES = exit_codes_help(
+    0,
+    1,
+    2,
+    6,
+    c2="usage error (bad option or argument, DIRECTORY is not a mirror or has no sync token, "
+    "OUT unusable or overlapping the mirror); nothing was written",
+    **_OUTPUT_MEANINGS,
 )
 
 
-@click.command(epilog=OUTPUT_EXIT_CODES)
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.argument("out", type=click.Path(path_type=Path))
+@click.command(epilog=EXPORT_EXIT_CODES)
+@click.argument("directory", type=FolderPath())
+@click.argument("out", type=FolderPath(file_okay=True))
 @click.option(
     "--locale",
     "locales",
@@ -80,9 +93,9 @@ def export(
     )
 
 
-@click.command(epilog=OUTPUT_EXIT_CODES)
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.argument("out", type=click.Path(path_type=Path))
+@click.command(epilog=BUNDLE_EXIT_CODES)
+@click.argument("directory", type=FolderPath())
+@click.argument("out", type=FolderPath(file_okay=True))
 @click.option(
     "--format",
     "layout",

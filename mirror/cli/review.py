@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from mirror.cli.options import FolderPath
 from mirror.cli.support import plural, run_guarded
 from mirror.errors import exit_codes_help
 
@@ -17,7 +18,7 @@ VERIFY_EXIT_CODES = exit_codes_help(
 
 
 @click.command(epilog=READ_EXIT_CODES)
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", type=FolderPath())
 @click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
 @click.option("-v", "--verbose", is_flag=True, help="Show a traceback when something fails.")
 def status(directory: Path, as_json: bool, verbose: bool) -> None:
@@ -53,7 +54,7 @@ def status(directory: Path, as_json: bool, verbose: bool) -> None:
 
 
 @click.command(epilog=READ_EXIT_CODES)
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", type=FolderPath())
 @click.option("--json", "as_json", is_flag=True, help="Print the rounds as a JSON array.")
 @click.option("-v", "--verbose", is_flag=True, help="Show a traceback when something fails.")
 def log(directory: Path, as_json: bool, verbose: bool) -> None:
@@ -76,7 +77,7 @@ def log(directory: Path, as_json: bool, verbose: bool) -> None:
 
 
 @click.command(epilog=VERIFY_EXIT_CODES)
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", type=FolderPath())
 @click.option(
     "--strict", is_flag=True, help="Count links to missing entries or assets as problems."
 )

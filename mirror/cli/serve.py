@@ -5,14 +5,16 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from mirror.cli.options import FolderPath
 from mirror.cli.support import run_guarded
-from mirror.errors import MirrorError, exit_codes_help
+from mirror.errors import MirrorError, UsageError, exit_codes_help
 
 if TYPE_CHECKING:
     from mirror.emulator import Emulator, EmulatorConfig
@@ -31,10 +33,16 @@ SERVE_EXIT_CODES = exit_codes_help(
 @click.argument(
     "space_dir",
     required=False,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=FolderPath(exists=True),
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, help="Port; 0 picks a free one.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port; 0 picks a free one.",
+)
 @click.option(
     "--round",
     "round_",
@@ -184,5 +192,13 @@ def _listening(config: EmulatorConfig) -> Emulator:
             raise MirrorError(
                 f"{where} needs privileges this user lacks; pass --port above 1023, "
                 "or --port 0 for a free one"
+            ) from None
+        if error.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(
+            error, socket.gaierror
+        ):
+            raise UsageError(
+                f"cannot listen on {config.host}: it is no address of this machine "
+                f"({error.strerror or error}); pass --host 127.0.0.1, or 0.0.0.0 for every "
+                "address"
             ) from None
         raise

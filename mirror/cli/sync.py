@@ -8,7 +8,13 @@ from typing import Any
 
 import click
 
-from mirror.cli.options import connection_options, output_options
+from mirror.cli.options import (
+    FolderPath,
+    connection_options,
+    finite,
+    not_empty,
+    output_options,
+)
 from mirror.cli.support import ProgressLine, install_sigterm, plural, run_guarded
 from mirror.errors import exit_codes_help
 from mirror.wire import SYNC_TYPES
@@ -18,7 +24,7 @@ DEMO_EXIT_CODES = exit_codes_help(0, 1, 2, 130, c2="DIRECTORY is not new or empt
 
 
 @click.command(epilog=SYNC_EXIT_CODES)
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", type=FolderPath(check_parents=True))
 @connection_options
 @click.option(
     "--type",
@@ -27,7 +33,9 @@ DEMO_EXIT_CODES = exit_codes_help(0, 1, 2, 130, c2="DIRECTORY is not new or empt
     help="Initial sync only: which items to mirror (default all).",
 )
 @click.option(
-    "--content-type", help="Initial sync only: entries of this content type (implies --type Entry)."
+    "--content-type",
+    callback=not_empty,
+    help="Initial sync only: entries of this content type (implies --type Entry).",
 )
 @click.option(
     "--limit",
@@ -43,6 +51,7 @@ DEMO_EXIT_CODES = exit_codes_help(0, 1, 2, 130, c2="DIRECTORY is not new or empt
 )
 @click.option(
     "--push",
+    callback=not_empty,
     is_flag=False,
     flag_value="origin",
     default=None,
@@ -56,7 +65,11 @@ DEMO_EXIT_CODES = exit_codes_help(0, 1, 2, 130, c2="DIRECTORY is not new or empt
     help="Keep every asset's file, per locale, in assets/files/ (remembered). Switching it "
     "off removes assets/files/ in that round's commit.",
 )
-@click.option("--author", help='Commit author "Name <email>" (default: mirror <mirror@localhost>).')
+@click.option(
+    "--author",
+    callback=not_empty,
+    help='Commit author "Name <email>" (default: mirror <mirror@localhost>).',
+)
 @click.option(
     "--retries",
     type=click.IntRange(0, 20),
@@ -66,6 +79,7 @@ DEMO_EXIT_CODES = exit_codes_help(0, 1, 2, 130, c2="DIRECTORY is not new or empt
 )
 @click.option(
     "--timeout",
+    callback=finite,
     type=click.FloatRange(1, 600),
     default=30,
     show_default=True,
@@ -150,7 +164,8 @@ def _print_report(report: Any) -> None:
     counts = f"+{report.added} ~{report.changed} -{report.deleted}"
     items, pages = plural(report.items, "item"), plural(report.pages, "page")
     if report.status == "up-to-date":
-        click.echo(f"{where} is up to date (round {report.round}, {items} checked)")
+        pushed = "; pushed" if report.pushed else ""
+        click.echo(f"{where} is up to date (round {report.round}, {items} checked{pushed})")
     elif report.status == "dry-run":
         would = f"round {report.round} would change {counts}" if report.details else "no change"
         click.echo(f"dry run: {where}: {would} ({items} fetched)")
@@ -165,7 +180,7 @@ def _print_report(report: Any) -> None:
 
 
 @click.command(epilog=DEMO_EXIT_CODES)
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", type=FolderPath(check_parents=True))
 @click.option("-v", "--verbose", is_flag=True, help="Show a traceback when something fails.")
 def demo(directory: Path, verbose: bool) -> None:
     """Sync the bundled sample space through every round of its changes into DIRECTORY.

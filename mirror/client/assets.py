@@ -238,7 +238,16 @@ class AssetFiles:
         switched on, or a full sync)."""
         for path in asset_paths:
             raw = self.tree.read(path)
-            for file in (old_files(raw, self.base_url)).values():
+            try:
+                files = files_of(parse_json(raw or b"{}"), self.base_url)
+            except InvalidData as refused:
+                raise InvalidData(
+                    f"{path}: {refused}; its URL is from where the mirror synced before, so "
+                    "run mirror sync --full to fetch every asset again from the current source"
+                ) from None
+            except (ValueError, KeyError, TypeError):
+                continue  # verify reports a broken asset file; nothing to download here
+            for file in files.values():
                 if file.path not in self._pending and not self.tree.exists(file.path):
                     self._fetch(file)
 

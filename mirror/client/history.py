@@ -18,7 +18,13 @@ import git
 from mirror.client.guard import kill_point
 from mirror.client.packer import Packer, read_spool
 from mirror.client.tree import MANAGED, write_all
-from mirror.errors import MirrorError, MirrorStateError, StorageFailed, storage_problem
+from mirror.errors import (
+    MirrorError,
+    MirrorStateError,
+    StorageFailed,
+    UsageError,
+    storage_problem,
+)
 
 DEFAULT_AUTHOR = "mirror <mirror@localhost>"
 _GIT_ENV_DROP = (
@@ -223,6 +229,20 @@ class History:
             )
         return name
 
+    def check_remote(self, remote: str) -> None:
+        """UsageError, before any round, when `remote` is no remote of this repository
+        and no URL or existing path: a push that can only fail is found out first."""
+        names = self._git("remote").split()
+        if remote in names or "://" in remote or Path(remote).exists():
+            return
+        if ":" in remote and not remote.startswith(("/", ".")):
+            return  # scp-like git@host:path
+        known = ", ".join(names) if names else "none"
+        raise UsageError(
+            f"--push {remote}: no such remote (this repository has: {known}) and no such "
+            f"path; add it (git remote add {remote} URL) or pass a URL"
+        )
+
     def push(self, remote: str, author: Author, attempts: int = 3) -> str:
         """Push the current branch to `remote` (a name or URL) and return the commit
         pushed. A rejected push (someone else pushed) is fetched, the local commits
@@ -235,9 +255,11 @@ class History:
             if pushed.returncode == 0:
                 return self.head() or ""
             if b"rejected" not in pushed.stderr and b"fetch first" not in pushed.stderr:
-                detail = pushed.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
+                lines = pushed.stderr.decode("utf-8", "replace").strip().splitlines()
+                said = [line for line in lines if line.startswith(("fatal:", "error:"))]
+                detail = (said or lines or ["no message"])[0]
                 raise MirrorError(
-                    f"git push to {remote} failed ({detail[0] if detail else 'no message'}); "
+                    f"git push to {remote} failed ({detail}); "
                     "the round is committed locally, push it later"
                 )
             self._run(["fetch", "-q", remote, branch])

@@ -4,7 +4,9 @@ back exactly as at HEAD, with the sync token of HEAD."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -132,8 +134,9 @@ def _sync_round(
         held = tree.counts() if options.full else None  # what the files hold before
         state = _read_state(tree)
         config = _resolve(options, state)
-        if options.push:
-            history.branch()  # a detached HEAD is refused before the round, not after
+        if options.push:  # refused before the round, not after: a detached HEAD, no remote
+            history.branch()
+            history.check_remote(options.push)
         source = _source(config, options)
         # an initial sync into a folder that holds items already recounts them at its end
         populated = state is None and (tree.exists(paths.ENTRIES) or tree.exists(paths.ASSETS))
@@ -456,22 +459,38 @@ def _report(
 
 def _dry_run(options: SyncOptions, started: float) -> SyncReport:
     """Fetch and report what a real run would change, refusing where it would refuse
-    (locked, dirty, a symbolic link, a detached HEAD with --push); writes nothing."""
+    (locked, dirty, in the way, a detached HEAD or no remote with --push); writes
+    nothing but the lock, which it holds while it looks."""
     tree = MirrorTree(options.directory, dry_run=True)
-    state = _read_state(tree)
-    if state is None:
+    if not _in_repository(options.directory):
         return _dry_run_round(options, tree, None, [], started)
     history = History(options.directory)
-    with RoundGuard(history.git_dir, history.prefix) as guard:
-        if guard.interrupted_round():
-            options.notice(
-                "an interrupted sync left files behind; the real run rolls them back first"
-            )
+    with contextlib.ExitStack() as stack:
+        try:
+            guard = stack.enter_context(RoundGuard(history.git_dir, history.prefix))
+            if guard.interrupted_round():
+                options.notice(
+                    "an interrupted sync left files behind; the real run rolls them back first"
+                )
+        except StorageFailed:
+            pass  # a read-only mirror: nothing can sync it meanwhile, and a look is harmless
         discarded = _discard_or_refuse(history, options)
         _obstacles(tree, history, options)
+        state = _read_state(tree)
         if options.push:
             history.branch()
+            history.check_remote(options.push)
         return _dry_run_round(options, tree, state, discarded, started)
+    raise AssertionError("unreachable")
+
+
+def _in_repository(directory: Path) -> bool:
+    if not directory.is_dir():
+        return False
+    found = subprocess.run(
+        ["git", "-C", str(directory), "rev-parse", "--git-dir"], capture_output=True, check=False
+    )
+    return found.returncode == 0
 
 
 def _dry_run_round(

@@ -268,7 +268,7 @@ class MirrorTree:
         if error.errno == errno.ELOOP:
             return MirrorStateError(
                 f"{relative} is a symbolic link; mirror never writes through links: "
-                f"remove it (git rm {relative}) and run mirror sync again"
+                f"remove it (with git rm {relative} if it is committed) and run mirror sync again"
             )
         return storage_failed(error, f"{doing} {relative}")
 

@@ -131,5 +131,10 @@ def _check_ids(change: Change, where: str) -> None:
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpaceFolderError(
+            f"{path} is missing: {path.parent} is not a space folder "
+            "(see sample_space/README.md for the format)"
+        ) from None
     except (OSError, ValueError) as error:
         raise SpaceFolderError(f"{path}: {error}") from None

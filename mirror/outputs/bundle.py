@@ -42,6 +42,7 @@ from mirror.outputs.staging import (
     refuse_file_above,
     refuse_links_in_mirror,
     refuse_overlap,
+    writing,
 )
 from mirror.wire import canonical_json, compact_json, parse_json
 
@@ -102,7 +103,7 @@ def bundle_sqlite(directory: Path, out: Path) -> BundleReport:
         )
     staging_path = real.with_name(f".{real.name}.partial")
     refuse_overlap(directory, target, [real, staging_path])
-    with Staging(staging_path, target) as staging:
+    with writing(target), Staging(staging_path, target) as staging:
         counts = _fill_database(tree, state, staging.new / real.name)
         staging.swap(staging.new / real.name, real)
     return BundleReport(target, counts["entries"], counts["assets"], state.sync_token or "")
@@ -172,7 +173,7 @@ def bundle_sync_pages(directory: Path, out: Path) -> BundleReport:
     staging_path = real.with_name(f".{real.name}.partial")
     refuse_overlap(directory, out, [real, staging_path])
     _check_pages_out(out, real)
-    with Staging(staging_path, out) as staging:
+    with writing(out), Staging(staging_path, out) as staging:
         counts = _write_pages(tree, state, staging.new)
         staging.swap(staging.new, real)  # replaced whole: pages of an older bundle go
     return BundleReport(out, counts["entries"], counts["assets"], state.sync_token or "")

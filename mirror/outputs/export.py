@@ -24,6 +24,7 @@ from mirror.outputs.staging import (
     refuse_file_above,
     refuse_links_in_mirror,
     refuse_overlap,
+    writing,
 )
 from mirror.wire import canonical_json, is_safe_id, parse_json
 
@@ -234,7 +235,7 @@ def export(
     chosen = _wanted_content_types(content_types, definitions, reader)
     _check_out(directory, out, wanted, None if content_types is None else chosen)
     entries = files = 0
-    with ExitStack() as stack:
+    with writing(out), ExitStack() as stack:
         staged = {
             code: stack.enter_context(Staging(out / f".{code}.partial", out)) for code in wanted
         }

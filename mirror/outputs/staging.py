@@ -3,13 +3,40 @@ of it, and replacing parts of OUT without ever writing through a link in OUT."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 from mirror.client import tree as paths
 from mirror.client.tree import MirrorTree
-from mirror.errors import MirrorError, MirrorStateError, UsageError
+from mirror.errors import (
+    MirrorError,
+    MirrorStateError,
+    StorageFailed,
+    UsageError,
+    storage_failed,
+)
+
+
+@contextlib.contextmanager
+def writing(out: Path) -> Iterator[None]:
+    """A disk that refuses a write while OUT is being made says so, naming the file
+    (OUT itself stays as it was: everything is written beside it first)."""
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        if "full" not in str(error) and "disk" not in str(error):
+            raise
+        reason = "no space left on device" if "full" in str(error) else str(error)
+        raise StorageFailed(f"{reason} while writing {out}; OUT is as it was") from None
+    except OSError as error:
+        if error.errno is None:
+            raise
+        where = error.filename or out
+        raise storage_failed(error, f"writing {where}; OUT is as it was") from None
 
 
 def refuse_links_in_mirror(directory: Path) -> None:
@@ -20,7 +47,8 @@ def refuse_links_in_mirror(directory: Path) -> None:
         link = directory / links[0]
         raise MirrorStateError(
             f"{link} is a symbolic link (to {os.readlink(link)}); an output holds only the "
-            f"mirror's own files: remove it (git rm {links[0]}) and run mirror sync"
+            "mirror's own files: run mirror sync --full, which replaces it with the file the "
+            "source has"
         )
 
 
