@@ -1,7 +1,12 @@
 """What the delivery engine reads: one revision of a space, items as the Sync API
 sends them (every locale, no `sys.locale`), content types and locales as the
 Delivery API sends them. Two kinds provide it: `MemoryContent` (lists in memory:
-the emulator, tests) and the mirror at a Git revision (mirror.delivery.revision)."""
+the emulator, tests) and the mirror at a Git revision (mirror.delivery.revision).
+
+Optional, beyond the Protocol's required methods: `find_entries(content_type,
+equalities, locale_codes)` (see `IndexedContent`), a superset of the entries whose
+fields equal the given values, or None when it cannot tell. The mirror's
+`RevisionContent` answers it from its per-commit SQLite index (mirror.delivery.index)."""
 
 from __future__ import annotations
 
@@ -41,6 +46,23 @@ class Content(Protocol):
     def entry(self, entry_id: str) -> Item | None: ...
 
     def asset(self, asset_id: str) -> Item | None: ...
+
+
+class IndexedContent(Content, Protocol):
+    """A `Content` that may also offer this optional fast path; the engine uses it when
+    present (checked with getattr), so MemoryContent need not implement it."""
+
+    def find_entries(
+        self, content_type: str, equalities: dict[str, str], locale_codes: list[str]
+    ) -> Iterable[Item] | None:
+        """Candidate entries of `content_type` for field equalities: keys are field
+        paths without the `fields.` prefix ("slug", or "author.sys.id" for a link),
+        values the raw query strings. Must return every entry that holds, for each key,
+        that value (as text, a number of that value, true/false, an array element or
+        a link target) in one of `locale_codes` (any locale if empty); may return more:
+        the engine checks every condition again. None: cannot tell (the engine then
+        reads every entry of the content type)."""
+        ...
 
 
 @dataclass
