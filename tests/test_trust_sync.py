@@ -656,7 +656,7 @@ def test_dry_run_waits_for_no_one_while_a_first_sync_holds_the_lock(
 def test_downloads_switched_on_after_a_move_say_how_to_fetch_the_files(
     synced: tuple[Emulator, Path],
 ) -> None:
-    emulator, directory = synced
+    _emulator, directory = synced
     with Emulator(EmulatorConfig(round=1)) as moved:
         assert mirror(*sync_args(moved, directory)).exit_code == 0
         result = mirror(*sync_args(moved, directory, "--download-assets"))
