@@ -22,7 +22,7 @@ def _served(url: str) -> bytes:
 
 def test_files_arrive_in_the_same_commit_as_their_assets(round0: Emulator, tmp_path: Path) -> None:
     report = sync_json(round0, tmp_path, "--download-assets")
-    assert report["added"] == 59 + 13
+    assert report["added"] == 60 + 13
     for asset_file in (tmp_path / "assets").glob("*.json"):
         asset = json.loads(asset_file.read_text())
         for locale, file in asset["fields"]["file"].items():
@@ -146,7 +146,7 @@ def test_files_only_come_from_contentful_or_the_base_origin(tmp_path: Path, url:
     assert result.exit_code == 5
     assert "not downloaded" in result.stderr
     assert server.seen and all(
-        s.path.endswith(("/sync", "/locales", "/content_types")) for s in server.seen
+        s.path.endswith(("/sync", "/locales", "/content_types", "/tags")) for s in server.seen
     )
 
 

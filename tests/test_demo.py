@@ -14,7 +14,7 @@ def test_demo_leaves_a_repository_with_one_commit_per_round(tmp_path: Path) -> N
     assert commit_count(target) == 5
     subjects = git(target, "log", "--reverse", "--format=%s").splitlines()
     assert subjects == [
-        "sync wayfarer/master: +59 ~0 -0",
+        "sync wayfarer/master: +60 ~0 -0",
         "sync wayfarer/master: +0 ~7 -0",
         "sync wayfarer/master: +3 ~3 -0",
         "sync wayfarer/master: +0 ~4 -2",

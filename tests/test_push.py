@@ -59,7 +59,7 @@ def test_a_rejected_push_is_fetched_rebased_and_retried(round0: Emulator, tmp_pa
     assert subjects == [
         "sync wayfarer/master: +0 ~7 -0",
         "edit README.md",
-        "sync wayfarer/master: +59 ~0 -0",
+        "sync wayfarer/master: +60 ~0 -0",
     ]
     assert git(mirror_dir, "status", "--porcelain") == ""
 

@@ -60,7 +60,7 @@ def test_log_lists_rounds_with_counts_and_tokens(demo: Path) -> None:
         (0, 4, 2),
         (3, 3, 0),
         (0, 7, 0),
-        (59, 0, 0),
+        (60, 0, 0),
     ]
     state = json.loads((demo / "mirror.json").read_text())
     assert rounds[0]["token"] == state["sync_token"]

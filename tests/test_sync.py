@@ -30,10 +30,11 @@ def test_first_sync_creates_a_repository_with_every_item_and_one_commit(
         "fr-FR",
     ]
     assert commit_count(target) == 1
-    assert git(target, "log", "-1", "--format=%s") == "sync wayfarer/master: +59 ~0 -0\n"
+    assert git(target, "log", "-1", "--format=%s") == "sync wayfarer/master: +60 ~0 -0\n"
     assert git(target, "status", "--porcelain") == ""
     state = json.loads((target / "mirror.json").read_text())
-    assert state["counts"] == {"assets": 13, "content_types": 4, "entries": 41, "locales": 3}
+    counts = {"assets": 13, "content_types": 4, "entries": 41, "locales": 3, "tags": 0}
+    assert state["counts"] == counts
     assert state["sync_token"] == report["token"]
     assert state["base_url"] == round0.base_url
 
@@ -198,7 +199,7 @@ def test_dry_run_reports_and_writes_nothing(round0: Emulator, tmp_path: Path) ->
     target = tmp_path / "new"
     result = mirror(*sync_args(round0, target, "--dry-run"))
     assert result.exit_code == 0, result.stderr
-    assert "would change +59 ~0 -0" in result.stdout
+    assert "would change +60 ~0 -0" in result.stdout
     assert not target.exists()
     sync_json(round0, target)
     for number in (1, 2, 3):
@@ -303,7 +304,7 @@ def test_no_progress_or_noise_on_stderr_when_not_a_terminal(
     result = mirror(*sync_args(round0, tmp_path))
     assert result.exit_code == 0
     assert result.stderr == ""
-    assert result.stdout.startswith("synced wayfarer/master round 1: +59 ~0 -0")
+    assert result.stdout.startswith("synced wayfarer/master round 1: +60 ~0 -0")
 
 
 def test_housekeeping_packs_each_rounds_objects_in_the_background(

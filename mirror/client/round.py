@@ -160,6 +160,10 @@ class Round:
             if path not in present:
                 self._remove(path, "content_types")
         self.result.model = {"content_types": len(content_types), "locales": len(locales)}
+        tags = self.source.tags()
+        if tags is not None:  # a source without /tags leaves tags.json as it is
+            self._write(paths.TAGS, tags, "tags")
+            self.result.model["tags"] = len(tags)
 
     def _check_filter(self, content_types: list[dict[str, Any]]) -> None:
         """An initial or full sync of a content type the space lacks is a typo, not an

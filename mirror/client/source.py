@@ -30,7 +30,7 @@ from mirror.errors import (
     UsageError,
 )
 from mirror.schemas import schemas
-from mirror.wire import TOKEN_PATTERN, parse_json
+from mirror.wire import TOKEN_PATTERN, is_safe_id, parse_json
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 T = TypeVar("T")
@@ -196,6 +196,24 @@ class SyncSource:
             if not body["items"] or len(found) >= int(body.get("total", len(found))):
                 return found
 
+    def tags(self) -> list[dict[str, Any]] | None:
+        """The environment's tags ({name, sys}), sorted by id; None where the source has no
+        /tags endpoint (old recordings, emulators), which is not an error."""
+        found: list[dict[str, Any]] = []
+        while True:
+            try:
+                body = self._get_json(
+                    self.origin.url("/tags"), {"skip": str(len(found)), "limit": "1000"}
+                )
+            except NotFound:
+                return None
+            items = body.get("items") if isinstance(body, dict) else None
+            if not isinstance(items, list) or not all(_is_tag(tag) for tag in items):
+                raise InvalidData("the source sent invalid tags: each needs sys.type Tag and an id")
+            found += items
+            if not items or len(found) >= int(body.get("total", len(found))):
+                return sorted(found, key=lambda tag: str(tag["sys"]["id"]))
+
     def locales(self) -> list[dict[str, Any]]:
         body = self._get_json(self.origin.url("/locales"), {"limit": "1000"})
         error = schemas().first_error("locale_collection", body)
@@ -348,6 +366,11 @@ def _backoff(policy: RetryPolicy, attempt: int) -> float:
     """Exponential, with jitter so that many clients do not retry in step."""
     ceiling = min(policy.backoff_cap, policy.backoff_base * 2.0 ** (attempt - 1))
     return ceiling * (0.5 + random.random() / 2)
+
+
+def _is_tag(value: Any) -> bool:
+    sys = value.get("sys") if isinstance(value, dict) else None
+    return isinstance(sys, dict) and sys.get("type") == "Tag" and is_safe_id(sys.get("id"))
 
 
 def _next_url(body: Any) -> str:

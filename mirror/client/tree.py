@@ -23,8 +23,9 @@ ENTRIES = "entries"
 ASSETS = "assets"
 CONTENT_TYPES = "content_types"
 LOCALES = "locales.json"
+TAGS = "tags.json"
 STATE = "mirror.json"
-MANAGED = (ENTRIES, ASSETS, CONTENT_TYPES, LOCALES, STATE)
+MANAGED = (ENTRIES, ASSETS, CONTENT_TYPES, LOCALES, TAGS, STATE)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
@@ -193,7 +194,7 @@ class MirrorTree:
         for name in (ENTRIES, ASSETS, CONTENT_TYPES):
             if self._is(name, file=True):
                 found.add(name)
-        for name in (LOCALES, STATE):
+        for name in (LOCALES, TAGS, STATE):
             if self._is(name, file=False):
                 found.add(name)
         pending = [name for name in (ENTRIES, ASSETS, CONTENT_TYPES) if name not in found]
