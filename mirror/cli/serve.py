@@ -1,4 +1,4 @@
-"""`mirror serve`: the Sync API emulator, from the command line."""
+"""`mirror serve`: a mirror as a read-only Delivery API, or the Sync API emulator."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import errno
 import json
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
@@ -17,7 +18,22 @@ from mirror.cli.support import run_guarded
 from mirror.errors import MirrorError, UsageError, exit_codes_help
 
 if TYPE_CHECKING:
+    from mirror.delivery.server import MirrorServerConfig
     from mirror.emulator import Emulator, EmulatorConfig
+
+T = TypeVar("T")
+
+# Options that shape the emulator only; given with a mirror folder they are refused.
+EMULATOR_ONLY = (
+    "round_",
+    "management_token",
+    "latency",
+    "error_rate",
+    "rate_limit",
+    "drop_rate",
+    "max_response_bytes",
+    "synthetic",
+)
 
 SERVE_EXIT_CODES = exit_codes_help(
     0,
@@ -25,13 +41,14 @@ SERVE_EXIT_CODES = exit_codes_help(
     2,
     c0="stopped by Ctrl-C or SIGTERM",
     c1="the port is in use or cannot be listened on, or any other error",
-    c2="usage error (bad option or argument, --round past the space's last round)",
+    c2="usage error (bad option or argument, --round past the space's last round, --rev "
+    "naming no mirror commit, --host beyond this machine without --access-token)",
 )
 
 
 @click.command(epilog=SERVE_EXIT_CODES)
 @click.argument(
-    "space_dir",
+    "folder",
     required=False,
     type=FolderPath(exists=True),
 )
@@ -49,7 +66,19 @@ SERVE_EXIT_CODES = exit_codes_help(
     type=click.IntRange(min=0),
     help="Serve the space as of this round of changes (0: initial content). Default: the last.",
 )
-@click.option("--access-token", help="Delivery token to require (default: the space folder's).")
+@click.option(
+    "--rev",
+    help="With a mirror folder: serve the mirror as committed at this revision. Default: HEAD.",
+)
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="With a mirror folder: serve each new commit of --rev (HEAD) as it is made.",
+)
+@click.option(
+    "--access-token",
+    help="Delivery token to require (default: the space folder's; a mirror: any, or none).",
+)
 @click.option("--management-token", help="Token for writes (default: the space folder's).")
 @click.option("--latency", type=click.FloatRange(min=0), default=0, help="Delay every read by MS.")
 @click.option(
@@ -101,11 +130,15 @@ SERVE_EXIT_CODES = exit_codes_help(
     "--json", "as_json", is_flag=True, help="First stdout line: connection facts as JSON."
 )
 @click.option("-q", "--quiet", is_flag=True, help="Do not log requests to stderr.")
+@click.pass_context
 def serve(
-    space_dir: Path | None,
+    ctx: click.Context,
+    folder: Path | None,
     host: str,
     port: int,
     round_: int | None,
+    rev: str | None,
+    follow: bool,
     access_token: str | None,
     management_token: str | None,
     latency: float,
@@ -120,10 +153,22 @@ def serve(
     as_json: bool,
     quiet: bool,
 ) -> None:
-    """Serve a local emulator of Contentful's Sync API until interrupted.
+    """Serve a mirror as Contentful's Delivery API, or an emulator of it, until interrupted.
 
-    SPACE_DIR is a space folder (see sample_space/README.md); the default is the
-    bundled travel-guide sample space; --synthetic N serves a generated space of
+    FOLDER a mirror (a folder with mirror.json, in a git repository): serve it,
+    read-only, as the Content Delivery API (entries, assets, content types,
+    locales, tags, sync) exactly as committed at --rev (default HEAD); --follow
+    moves on to each new round as `mirror sync` commits it. Listens on 127.0.0.1
+    unless --host says otherwise, and then only with --access-token.
+
+    \b
+    Example:
+      mirror serve content --port 8000 --rev 3f2a1c9
+      CONTENTFUL_HOST=127.0.0.1:8000 npm run build
+
+    FOLDER a space folder (with space.json; see sample_space/README.md), or none
+    for the bundled travel-guide sample space: serve an emulator of Contentful's
+    Sync and Delivery APIs, with writes; --synthetic N serves a generated space of
     any size instead (the same --seed gives the same space and the same rounds of
     random changes). Reads need the delivery token, as a
     `Authorization: Bearer` header or an access_token query parameter; writes
@@ -139,14 +184,19 @@ def serve(
     from mirror.emulator.faults import FaultPlan
     from mirror.emulator.synthetic import SyntheticSpace
 
-    if synthetic and space_dir:
-        raise click.UsageError("give a SPACE_DIR or --synthetic N, not both")
+    if folder is not None and _is_mirror(folder):
+        _refuse_options(ctx, EMULATOR_ONLY, "a space folder or the bundled sample space")
+        _serve_mirror(folder, host, port, rev, follow, access_token, as_json, quiet)
+        return
+    _refuse_options(ctx, ("rev", "follow"), "a mirror folder (one with mirror.json)")
+    if synthetic and folder:
+        raise click.UsageError("give a FOLDER or --synthetic N, not both")
 
     def log(line: str) -> None:
         click.echo(line, err=True)
 
     config = EmulatorConfig(
-        space_dir=space_dir,
+        space_dir=folder,
         host=host,
         port=port,
         round=round_,
@@ -161,7 +211,7 @@ def serve(
         if synthetic:
             generated = SyntheticSpace(synthetic, seed, synthetic_rounds, synthetic_changes)
             config.space = generated.definition()
-        emulator = _listening(config)
+        emulator = _listening(config, lambda: _emulator(config))
         facts = emulator.facts()
         if as_json:
             click.echo(json.dumps(facts, sort_keys=True))
@@ -176,12 +226,70 @@ def serve(
     run_guarded(start)
 
 
-def _listening(config: EmulatorConfig) -> Emulator:
-    """The emulator, bound to its port; a port it cannot have is said plainly."""
+def _emulator(config: EmulatorConfig) -> Emulator:
     from mirror.emulator import Emulator
 
+    return Emulator(config)
+
+
+def _is_mirror(folder: Path) -> bool:
+    """A mirror folder has mirror.json; any other folder is taken for a space folder
+    (space.json), whose loading says what is wrong with it."""
+    return (folder / "mirror.json").is_file()
+
+
+def _refuse_options(ctx: click.Context, names: tuple[str, ...], only_for: str) -> None:
+    for name in names:
+        if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
+            option = next(p for p in ctx.command.params if p.name == name)
+            raise click.UsageError(f"{max(option.opts, key=len)} is only for {only_for}")
+
+
+def _serve_mirror(
+    folder: Path,
+    host: str,
+    port: int,
+    rev: str | None,
+    follow: bool,
+    access_token: str | None,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    from mirror.delivery.server import MirrorServer, MirrorServerConfig
+
+    def log(line: str) -> None:
+        click.echo(line, err=True)
+
+    config = MirrorServerConfig(
+        folder, rev or "HEAD", follow, host, port, access_token or None, log=None if quiet else log
+    )
+
+    def start() -> None:
+        server = _listening(config, lambda: MirrorServer(config))
+        facts = server.facts()
+        if as_json:
+            click.echo(json.dumps(facts, sort_keys=True))
+        else:
+            for name, value in facts.items():
+                click.echo(f"{name:17} {value}")
+            moving = ", following it" if follow else ""
+            click.echo(
+                f"serving {config.rev} at {server.commit[:10]}{moving}; press Ctrl-C to stop"
+            )
+        sys.stdout.flush()
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                server.serve_forever()
+        finally:
+            server.stop()
+
+    run_guarded(start)
+
+
+def _listening(config: EmulatorConfig | MirrorServerConfig, bind: Callable[[], T]) -> T:
+    """The server `bind` makes, bound to its port; a port it cannot have is said plainly."""
     try:
-        return Emulator(config)
+        return bind()
     except OSError as error:
         where = f"port {config.port} on {config.host}"
         if error.errno == errno.EADDRINUSE:

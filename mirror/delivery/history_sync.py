@@ -191,7 +191,7 @@ class HistorySync:
             if set(params) != {"sync_token"}:
                 raise SyncRefused("BadRequest", TOKEN_WITH_PARAMETERS)
             return position
-        if params.get("initial", "").lower() != "true":
+        if params.get("initial", "").lower() not in ("true", "1"):  # Contentful takes both
             raise SyncRefused("BadRequest", "Pass initial=true to start a sync, or a sync_token.")
         type_, content_type, limit = _filter(params)
         return Position(None, self.commit, None, type_, content_type, limit)

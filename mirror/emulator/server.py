@@ -1,35 +1,51 @@
-"""The emulator's HTTP face: the Delivery API's sync, content types, locales and space
-endpoints, asset files, and Management-API-shaped writes."""
+"""The emulator's HTTP face: the Delivery API (sync; entries, assets, content types,
+locales and tags through the DeliveryEngine over the current round), asset files,
+and Management-API-shaped writes."""
 
 from __future__ import annotations
 
-import hmac
 import json
 import re
 import socket
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
 from mirror import model
+from mirror.delivery.content import MemoryContent
+from mirror.delivery.engine import DeliveryEngine
+from mirror.delivery.http import (
+    SPACE_PATH,
+    Response,
+    answer_headers,
+    bearer,
+    error,
+    invalid_token,
+    json_response,
+    method_not_allowed,
+    not_found,
+    offered_token,
+    preflight,
+    same_token,
+    status_line,
+    without_token,
+)
 from mirror.emulator.faults import Fault, FaultInjector, FaultPlan
 from mirror.emulator.space import SpaceDefinition, load_space
 from mirror.emulator.store import HOST_PLACEHOLDER, ContentStore, NotFound
 from mirror.emulator.sync import SyncQueryError, answer_sync
+from mirror.emulator.tokens import SyncFilter
 from mirror.resources import sample_space_dir
-from mirror.wire import DELIVERY_MEDIA_TYPE, MANAGEMENT_MEDIA_TYPE, MAX_RESPONSE_BYTES, is_safe_id
+from mirror.wire import MANAGEMENT_MEDIA_TYPE, MAX_RESPONSE_BYTES, is_safe_id, parse_json
 from mirror.wire import compact_json as _json
 
-_SPACE_PATH = re.compile(r"^/spaces/([^/]+)(?:/environments/([^/]+))?(/.*)?$")
 _FILE_PATH = re.compile(r"^/files/([^/]+)/([^/]+)/([0-9a-f]{32})/([^/]+)$")
-_INVALID_TOKEN = "The access token you sent could not be found or is invalid."
 
 
 @dataclass
@@ -44,15 +60,6 @@ class EmulatorConfig:
     space: SpaceDefinition | None = None  # given: serve this instead of a folder
     max_response_bytes: int = MAX_RESPONSE_BYTES
     log: Callable[[str], None] | None = None
-
-
-@dataclass
-class Response:
-    status: int
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    media_type: str = DELIVERY_MEDIA_TYPE
-    summary: str = ""
 
 
 class Emulator:
@@ -74,6 +81,17 @@ class Emulator:
         self.request_counts: Counter[str] = Counter()
         self.status_counts: Counter[int] = Counter()
         self._count_lock = threading.Lock()
+        self._delivery: tuple[int, DeliveryEngine] | None = None
+        self._delivery_lock = threading.Lock()
+
+    def delivery(self) -> DeliveryEngine:
+        """The Delivery API over the store as it is now: built once per store version
+        (its log position), not per request."""
+        with self._delivery_lock:
+            head = self.store.head
+            if self._delivery is None or self._delivery[0] != head:
+                self._delivery = (head, DeliveryEngine(_current_content(self.store, head)))
+            return self._delivery[1]
 
     def count(self, path: str, authorized: bool) -> None:
         """Count a request: by the last segment of its path, asset files as "files"
@@ -130,7 +148,7 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
     emulator: Emulator
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
+    def handleerror(self, request: Any, client_address: Any) -> None:
         # Clients that hang up mid-response are normal for a fault-injecting server.
         pass
 
@@ -156,6 +174,15 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._dispatch("DELETE")
 
+    def do_OPTIONS(self) -> None:
+        self._send(preflight(), drop=False)
+
+    def do_POST(self) -> None:
+        self._send(method_not_allowed("POST"), drop=False)
+
+    def do_PATCH(self) -> None:
+        self._send(method_not_allowed("PATCH"), drop=False)
+
     def _dispatch(self, method: str) -> None:
         started = time.perf_counter()
         emulator = self.server.emulator
@@ -167,11 +194,13 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if method == "GET":
                 fault = emulator.faults.draw()
-                response = _faulted(fault) or _route_get(emulator, url.path, query, self.headers)
+                response = _faulted(fault) or _route_get(
+                    emulator, url.path, url.query, query, self.headers
+                )
             else:
                 response = _route_write(emulator, method, url.path, self.headers, body)
-        except Exception as error:  # the emulator must answer, even for its own bugs
-            response = _error(500, "ServerError", f"Internal error: {type(error).__name__}")
+        except Exception as failure:  # the emulator must answer, even for its own bugs
+            response = error(500, "ServerError", f"Internal error: {type(failure).__name__}")
         if fault.delay:
             time.sleep(fault.delay)
         self._send(response, drop=fault.drop and response.status == 200)
@@ -192,19 +221,11 @@ class _Handler(BaseHTTPRequestHandler):
             or f"{self.server.server_address[0]!s}:{self.server.server_address[1]}"
         )
         body = response.body.replace(HOST_PLACEHOLDER.encode(), host.encode())
-        headers = {
-            "Content-Type": response.media_type,
-            "Content-Length": str(len(body)),
-            "X-Contentful-Request-Id": uuid.uuid4().hex,
-            "Access-Control-Allow-Origin": "*",
-            **response.headers,
-        }
+        headers = answer_headers(response, body)
         limit = self.server.emulator.config.faults.rate_limit
         if limit:
             headers["X-Contentful-RateLimit-Second-Limit"] = str(limit)
-        if response.status == 200 and response.media_type == DELIVERY_MEDIA_TYPE:
-            headers["ETag"] = f'"{uuid.uuid5(uuid.NAMESPACE_OID, body.hex()[:4096]).hex}"'
-        head = [f"HTTP/1.1 {response.status} {self.responses.get(response.status, ('',))[0]}"]
+        head = [status_line(response.status, self.responses.get(response.status, ("",))[0])]
         head += [f"{name}: {value}" for name, value in headers.items()]
         payload = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
         try:
@@ -221,54 +242,56 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _faulted(fault: Fault) -> Response | None:
     if fault.status == 429:
-        response = _error(429, "RateLimitExceeded", "You have exceeded the rate limit.")
+        response = error(429, "RateLimitExceeded", "You have exceeded the rate limit.")
         response.headers["X-Contentful-RateLimit-Reset"] = str(fault.reset_seconds)
         return response
     if fault.status == 500:
-        return _error(500, "ServerError", "Internal server error (injected by --error-rate).")
+        return error(500, "ServerError", "Internal server error (injected by --error-rate).")
     if fault.status == 503:
-        return _error(503, "ServiceUnavailable", "Service unavailable (injected by --error-rate).")
+        return error(503, "ServiceUnavailable", "Service unavailable (injected by --error-rate).")
     return None
 
 
 def _route_get(
-    emulator: Emulator, path: str, query: dict[str, list[str]], headers: Any
+    emulator: Emulator, raw_path: str, raw_query: str, query: dict[str, list[str]], headers: Any
 ) -> Response:
-    file_match = _FILE_PATH.match(path)
+    file_match = _FILE_PATH.match(raw_path)
     if file_match:
         return _asset_file(emulator, *file_match.groups())
-    match = _SPACE_PATH.match(path)
+    match = SPACE_PATH.match(raw_path)
     if not match:
-        return _not_found()
+        return not_found()
     space_id, environment, rest = match.groups()
     refused = _check_space(emulator, space_id, environment)
     if refused:
         return refused
-    offered = _bearer(headers) or next(iter(query.get("access_token", [])[-1:]), None)
-    if not _same(offered, emulator.access_token):
-        return _error(401, "AccessTokenInvalid", _INVALID_TOKEN)
-    store = emulator.store
+    pairs = parse_qsl(raw_query, keep_blank_values=True)
+    if not same_token(offered_token(headers.get("Authorization"), pairs), emulator.access_token):
+        return invalid_token()
     rest = rest or ""
-    if rest == "":
-        return _ok(store.space_json())
+    if rest == "" and environment is None:  # /spaces/{s}; with an environment: it
+        return json_response(200, emulator.store.space_json())
     if rest == "/sync":
         prefix = f"/spaces/{space_id}" + (f"/environments/{environment}" if environment else "")
         try:
             return _sync_response(emulator, query, prefix)
-        except SyncQueryError as error:
-            return _error(400, error.code, error.message, error.details)
-    if rest == "/locales":
-        return _ok(_collection(store.locales_json(), 0, 1000))
-    if rest == "/content_types":
-        try:
-            skip, limit = _paging(query)
-        except ValueError as error:
-            return _error(400, "BadRequest", str(error))
-        return _ok(_collection(store.content_types_json(), skip, limit))
-    ct_match = re.fullmatch(r"/content_types/([^/]+)", rest)
-    if ct_match and ct_match.group(1) in store.space.content_types:
-        return _ok(store.content_type_json(ct_match.group(1)))
-    return _not_found()
+        except SyncQueryError as refusal:
+            return error(400, refusal.code, refusal.message, refusal.details)
+    answer = emulator.delivery().answer(rest, without_token(pairs))
+    return json_response(answer.status, answer.body)
+
+
+def _current_content(store: ContentStore, head: int) -> MemoryContent:
+    """The store's published items at log position `head`, as delivery Content."""
+    events = store.sync_items(-1, head, SyncFilter())
+    space = store.space
+    return MemoryContent(
+        space_id=space.id,
+        environment=space.environment,
+        locale_items=store.locales_json(),
+        content_type_items=store.content_types_json(),
+        items=[parse_json(event.body) for event in reversed(events)],
+    )
 
 
 def _sync_response(emulator: Emulator, query: dict[str, list[str]], prefix: str) -> Response:
@@ -285,23 +308,23 @@ def _sync_response(emulator: Emulator, query: dict[str, list[str]], prefix: str)
     limit = emulator.config.max_response_bytes
     if len(body) > limit:
         message = f"Response size too big. Maximum allowed response size: {limit}b"
-        return _error(400, "BadRequest", message)
+        return error(400, "BadRequest", message)
     return Response(200, body, summary=f"{len(page.events)} items")
 
 
 def _route_write(emulator: Emulator, method: str, path: str, headers: Any, body: bytes) -> Response:
-    match = _SPACE_PATH.match(path)
+    match = SPACE_PATH.match(path)
     kind_match = (
         re.fullmatch(r"/(entries|assets)/([^/]+)", (match.group(3) or "")) if match else None
     )
     if not match or not kind_match:
-        return _not_found()
+        return not_found()
     space_id, environment, _ = match.groups()
     refused = _check_space(emulator, space_id, environment or emulator.space.environment)
     if refused:
         return refused
-    if not _same(_bearer(headers), emulator.management_token):
-        return _error(401, "AccessTokenInvalid", _INVALID_TOKEN)
+    if not same_token(bearer(headers.get("Authorization")), emulator.management_token):
+        return invalid_token()
     kind = "Entry" if kind_match.group(1) == "entries" else "Asset"
     item_id = unquote(kind_match.group(2))
     if not is_safe_id(item_id):
@@ -311,7 +334,7 @@ def _route_write(emulator: Emulator, method: str, path: str, headers: Any, body:
         try:
             store.delete(kind, item_id)
         except NotFound:
-            return _not_found()
+            return not_found()
         return Response(204, media_type=MANAGEMENT_MEDIA_TYPE)
     try:
         data = json.loads(body or b"null")
@@ -338,67 +361,20 @@ def _route_write(emulator: Emulator, method: str, path: str, headers: Any, body:
 def _asset_file(emulator: Emulator, space_id: str, asset_id: str, sha: str, name: str) -> Response:
     blob = emulator.store.blob(sha)
     if space_id != emulator.space.id or blob is None:
-        return _not_found()
+        return not_found()
     return Response(200, blob.data, media_type=blob.content_type, summary=f"{len(blob.data)} bytes")
 
 
 def _check_space(emulator: Emulator, space_id: str, environment: str | None) -> Response | None:
     if space_id != emulator.space.id:
-        return _not_found("Space", space_id)
+        return not_found("Space", space_id)
     if environment is not None and environment != emulator.space.environment:
-        return _not_found("Environment", environment)
+        return not_found("Environment", environment)
     return None
-
-
-def _bearer(headers: Any) -> str | None:
-    value = headers.get("Authorization") or ""
-    return value[7:].strip() if value.lower().startswith("bearer ") else None
-
-
-def _same(offered: str | None, expected: str) -> bool:
-    return offered is not None and hmac.compare_digest(offered.encode(), expected.encode())
-
-
-def _paging(query: dict[str, list[str]]) -> tuple[int, int]:
-    try:
-        skip = int((query.get("skip") or ["0"])[-1])
-        limit = int((query.get("limit") or ["100"])[-1])
-    except ValueError:
-        raise ValueError("skip and limit must be integers") from None
-    if skip < 0 or not 1 <= limit <= 1000:
-        raise ValueError("skip must be 0 or more and limit between 1 and 1000")
-    return skip, limit
-
-
-def _collection(items: list[dict[str, Any]], skip: int, limit: int) -> dict[str, Any]:
-    return {
-        "sys": {"type": "Array"},
-        "total": len(items),
-        "skip": skip,
-        "limit": limit,
-        "items": items[skip : skip + limit],
-    }
-
-
-def _ok(value: Any) -> Response:
-    return Response(200, _json(value))
-
-
-def _not_found(kind: str | None = None, item_id: str | None = None) -> Response:
-    details = {"type": kind, "id": item_id} if kind else None
-    return _error(404, "NotFound", "The resource could not be found.", details)
 
 
 def _invalid(errors: list[str]) -> Response:
     details = {"errors": [{"name": "invalid", "details": line} for line in errors]}
-    response = _error(422, "ValidationFailed", "Validation error: " + "; ".join(errors), details)
+    response = error(422, "ValidationFailed", "Validation error: " + "; ".join(errors), details)
     response.media_type = MANAGEMENT_MEDIA_TYPE
     return response
-
-
-def _error(status: int, code: str, message: str, details: Any = None) -> Response:
-    body: dict[str, Any] = {"sys": {"type": "Error", "id": code}, "message": message}
-    if details is not None:
-        body["details"] = details
-    body["requestId"] = uuid.uuid4().hex
-    return Response(status, _json(body), summary=code)

@@ -1,0 +1,122 @@
+"""What both Delivery API servers put on the wire: the emulator (mirror.emulator.server)
+and the mirror at a revision (mirror.delivery.server). Paths, tokens, errors in
+Contentful's shapes and the headers every answer carries; no routing of resources
+(the DeliveryEngine does that) and no sockets (each server owns its own)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from mirror.wire import DELIVERY_MEDIA_TYPE, compact_json
+
+SPACE_PATH = re.compile(r"^/spaces/([^/]+)(?:/environments/([^/]+))?(/.*)?$")
+INVALID_TOKEN_MESSAGE = "The access token you sent could not be found or is invalid."
+NOT_FOUND_MESSAGE = "The resource could not be found."
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+# Headers a browser may send cross-origin: the SDKs send these two besides Authorization.
+_ALLOWED_HEADERS = "Authorization, Content-Type, X-Contentful-User-Agent, X-Contentful-Locale"
+
+
+@dataclass
+class Response:
+    """One HTTP answer before it is written: status, body, extra headers and media type;
+    `summary` is what a request log line says about it."""
+
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    media_type: str = DELIVERY_MEDIA_TYPE
+    summary: str = ""
+
+
+def json_response(status: int, value: Any, summary: str = "") -> Response:
+    return Response(status, compact_json(value), summary=summary)
+
+
+def error(status: int, code: str, message: str, details: Any = None) -> Response:
+    """An error as Contentful words it: {"sys": {"type": "Error", "id": code}, ...}."""
+    body: dict[str, Any] = {"sys": {"type": "Error", "id": code}, "message": message}
+    if details is not None:
+        body["details"] = details
+    body["requestId"] = uuid.uuid4().hex
+    return Response(status, compact_json(body), summary=code)
+
+
+def not_found(kind: str | None = None, item_id: str | None = None) -> Response:
+    """404 NotFound; `kind` and `item_id` name what is missing (a Space, an Environment)."""
+    details = {"type": kind, "id": item_id} if kind else None
+    return error(404, "NotFound", NOT_FOUND_MESSAGE, details)
+
+
+def invalid_token() -> Response:
+    """401 AccessTokenInvalid, word for word as Contentful sends it (cfexampleapi-132)."""
+    return error(401, "AccessTokenInvalid", INVALID_TOKEN_MESSAGE)
+
+
+def method_not_allowed(method: str) -> Response:
+    """A write to a read-only server (shape unverified: the Delivery API is read-only
+    at Contentful too, and no recording shows what it answers)."""
+    response = error(
+        405,
+        "MethodNotAllowed",
+        f"The Content Delivery API is read-only: {method[:16]} is not allowed.",
+    )
+    response.headers["Allow"] = ", ".join(READ_METHODS)
+    return response
+
+
+def preflight() -> Response:
+    """The answer to a browser's CORS preflight (OPTIONS): which reads it may send."""
+    headers = {
+        "Access-Control-Allow-Methods": ", ".join(READ_METHODS),
+        "Access-Control-Allow-Headers": _ALLOWED_HEADERS,
+        "Access-Control-Max-Age": "86400",
+        "Allow": ", ".join(READ_METHODS),
+    }
+    return Response(204, headers=headers)
+
+
+def bearer(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer T` header."""
+    value = authorization or ""
+    return value[7:].strip() if value.lower().startswith("bearer ") else None
+
+
+def offered_token(authorization: str | None, query: list[tuple[str, str]]) -> str | None:
+    """The token a request carries: its Bearer header, else its last access_token."""
+    from_query = [value for name, value in query if name == "access_token"]
+    return bearer(authorization) or (from_query[-1] if from_query else None)
+
+
+def same_token(offered: str | None, expected: str) -> bool:
+    return offered is not None and hmac.compare_digest(offered.encode(), expected.encode())
+
+
+def without_token(query: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(name, value) for name, value in query if name != "access_token"]
+
+
+def answer_headers(response: Response, body: bytes) -> dict[str, str]:
+    """Every header of an answer whose (final) body is `body`."""
+    headers = {
+        "Content-Type": response.media_type,
+        "Content-Length": str(len(body)),
+        "X-Contentful-Request-Id": uuid.uuid4().hex,
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Expose-Headers": "Etag",
+        **response.headers,
+    }
+    if response.status == 200 and response.media_type == DELIVERY_MEDIA_TYPE:
+        headers["ETag"] = f'W/"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+    if response.status == 204:
+        headers.pop("Content-Type")
+    return headers
+
+
+def status_line(status: int, reason: str) -> str:
+    return f"HTTP/1.1 {status} {reason}"

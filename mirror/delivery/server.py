@@ -1,0 +1,347 @@
+"""`mirror serve DIR`: a read-only Content Delivery API over a mirror at one commit.
+
+The DeliveryEngine answers entries, assets, content types, locales, tags and the
+environment; HistorySync answers /sync with the tokens in the mirror's commits;
+LocalFiles serves the asset files the mirror keeps. Everything is read from git
+objects, so a `mirror sync` may run meanwhile. With `follow`, the served commit moves
+when `rev` (HEAD) does: a new `ServedRevision` replaces the old one at once, and the
+old one closes when the last request that started on it has finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import SplitResult, parse_qsl, urlsplit
+
+from mirror.delivery.engine import DeliveryEngine
+from mirror.delivery.history_sync import HistorySync
+from mirror.delivery.http import (
+    SPACE_PATH,
+    Response,
+    answer_headers,
+    error,
+    invalid_token,
+    json_response,
+    method_not_allowed,
+    not_found,
+    offered_token,
+    preflight,
+    same_token,
+    status_line,
+    without_token,
+)
+from mirror.delivery.local_files import LocalFiles
+from mirror.delivery.revision import RevisionContent, locate, open_revision, resolve
+from mirror.errors import MirrorError, UsageError
+
+_HOST_HEADER = re.compile(r"^(?:[A-Za-z0-9.\-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$")
+_ITEMS_ARE_ASSETS = re.compile(r"^/assets/?$")
+_FOLLOWER = "mirror-serve-follow"
+
+
+@dataclass
+class MirrorServerConfig:
+    directory: Path
+    rev: str = "HEAD"
+    follow: bool = False  # serve each new commit `rev` names, checked every poll_seconds
+    host: str = "127.0.0.1"
+    port: int = 0
+    access_token: str | None = None  # None: any token or none (loopback only)
+    poll_seconds: float = 1.0
+    log: Callable[[str], None] | None = None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ServedRevision:
+    """One commit being served, counted while requests use it."""
+
+    def __init__(self, directory: Path, rev: str) -> None:
+        self.directory = directory
+        self.content: RevisionContent = open_revision(directory, rev)
+        self.commit = self.content.commit
+        self.engine = DeliveryEngine(self.content)
+        self.files = LocalFiles(self.content)
+        self._sync: HistorySync | None = None
+        self._sync_lock = threading.Lock()  # not _lock: reading the history takes a while
+        self._lock = threading.Lock()
+        self._users = 0
+        self._retired = False
+
+    def sync(self) -> HistorySync:
+        """The Sync API over this commit (built on first use: it reads the history)."""
+        with self._sync_lock:
+            if self._sync is None:
+                self._sync = HistorySync(self.directory, self.commit, self.content)
+            return self._sync
+
+    def acquire(self) -> None:
+        with self._lock:
+            self._users += 1
+
+    def release(self) -> None:
+        with self._lock:
+            self._users -= 1
+            done = self._retired and self._users == 0
+        if done:
+            self.content.close()
+
+    def retire(self) -> None:
+        """No new request will start here; close once the running ones have finished."""
+        with self._lock:
+            self._retired = True
+            done = self._users == 0
+        if done:
+            self.content.close()
+
+
+class MirrorServer:
+    """A running server: `with MirrorServer(config) as server: get(server.base_url + ...)`."""
+
+    def __init__(self, config: MirrorServerConfig) -> None:
+        if not is_loopback(config.host) and not config.access_token:
+            raise UsageError(
+                f"--host {config.host} lets other machines read the mirror: pass "
+                "--access-token TOKEN too (every request must then carry it), or serve on "
+                "127.0.0.1"
+            )
+        self.config = config
+        self.objects, _ = locate(config.directory)
+        self._lock = threading.Lock()
+        try:
+            self._current = ServedRevision(config.directory, config.rev)
+        except BaseException:
+            self.objects.close()
+            raise
+        self._skipped: str | None = None
+        self._stopped = threading.Event()
+        self._threads: list[threading.Thread] = []
+        try:
+            self._server = _Server((config.host, config.port), _Handler)
+        except BaseException:
+            self._current.retire()
+            self.objects.close()
+            raise
+        self._server.mirror = self
+
+    @property
+    def commit(self) -> str:
+        return self._current.commit
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.config.host}:{self.port}"
+
+    def facts(self) -> dict[str, str]:
+        """What a client needs to connect: printed by `mirror serve DIR`."""
+        content = self._current.content
+        facts = {
+            "base_url": self.base_url,
+            "space": content.space_id,
+            "environment": content.environment,
+            "revision": self.config.rev,
+            "commit": content.commit,
+        }
+        if self.config.access_token:
+            facts["access_token"] = self.config.access_token
+        return facts
+
+    # -- the served revision -------------------------------------------------------------
+
+    def acquire(self) -> ServedRevision:
+        """The revision a request is answered from; release it when done."""
+        with self._lock:
+            served = self._current
+            served.acquire()
+        return served
+
+    def refresh(self) -> bool:
+        """Serve the commit `rev` names now, if it moved; True when it did."""
+        try:
+            commit = resolve(self.objects, self.config.rev)
+        except MirrorError:
+            return False
+        if commit in (self._current.commit, self._skipped):
+            return False
+        try:
+            fresh = ServedRevision(self.config.directory, commit)
+        except MirrorError as refusal:
+            self._skipped = commit  # said once, not every second
+            self._say(f"not serving {commit[:10]}: {refusal}")
+            return False
+        with self._lock:
+            old, self._current = self._current, fresh
+        old.retire()
+        self._say(f"serving {commit[:10]}")
+        return True
+
+    def _follow(self) -> None:
+        while not self._stopped.wait(self.config.poll_seconds):
+            self.refresh()
+
+    def _say(self, line: str) -> None:
+        if self.config.log:
+            self.config.log(line)
+
+    # -- running -------------------------------------------------------------------------
+
+    def start(self) -> MirrorServer:
+        self._spawn(self.serve_forever, "mirror-serve")
+        return self
+
+    def serve_forever(self) -> None:
+        if self.config.follow and not any(t.name == _FOLLOWER for t in self._threads):
+            self._spawn(self._follow, _FOLLOWER)
+        self._server.serve_forever(poll_interval=0.1)
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._server.shutdown()
+        self._server.server_close()
+        for thread in self._threads:
+            thread.join()
+        with self._lock:
+            self._current.retire()
+        self.objects.close()
+
+    def __enter__(self) -> MirrorServer:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+    mirror: MirrorServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that hangs up mid-answer is no error of ours
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+    server_version = "mirror-serve"
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self._answer("GET")
+
+    def do_HEAD(self) -> None:
+        self._answer("HEAD")
+
+    def do_OPTIONS(self) -> None:
+        self._send(preflight(), "OPTIONS", time.perf_counter())
+
+    def _refuse(self) -> None:
+        self.close_connection = True  # its body, if any, is never read
+        self._send(method_not_allowed(self.command), self.command, time.perf_counter())
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = _refuse
+
+    def _answer(self, method: str) -> None:
+        started = time.perf_counter()
+        served = self.server.mirror.acquire()
+        try:
+            response = self._route(served, urlsplit(self.path))
+        except MirrorError as failure:
+            response = error(500, "ServerError", str(failure))
+        except Exception as failure:  # answer, even for our own bugs
+            response = error(500, "ServerError", f"Internal error: {type(failure).__name__}")
+        finally:
+            served.release()
+        self._send(response, method, started)
+
+    def _route(self, served: ServedRevision, url: SplitResult) -> Response:
+        pairs = parse_qsl(url.query, keep_blank_values=True)
+        if url.path.startswith("/files/"):
+            # Public, as Contentful's asset CDN is: pages load them with <img src>, which
+            # sends no token. They are the published files the answers link to anyway.
+            return served.files.answer(url.path)
+        expected = self.server.mirror.config.access_token
+        if expected and not same_token(
+            offered_token(self.headers.get("Authorization"), pairs), expected
+        ):
+            return invalid_token()
+        match = SPACE_PATH.match(url.path)
+        if match is None:
+            return not_found()
+        space, environment, rest = match.groups()
+        content = served.content
+        if space != content.space_id:
+            return not_found("Space", space)
+        if environment is not None and environment != content.environment:
+            return not_found("Environment", environment)
+        rest = rest or ""
+        if rest == "" and environment is None:  # /spaces/{s}; with an environment: it
+            return json_response(200, served.engine.space())
+        if rest == "/sync":
+            try:
+                sync = served.sync()
+            except MirrorError as refusal:  # a commit without a usable sync token
+                return error(400, "BadRequest", str(refusal))
+            status, body = sync.answer(without_token(pairs), f"http://{self._host()}{url.path}")
+            return Response(status, body, summary="sync")
+        answer = served.engine.answer(rest, without_token(pairs))
+        if answer.status == 200:
+            served.files.localize_urls(
+                answer.body, self._host(), bool(_ITEMS_ARE_ASSETS.match(rest))
+            )
+        return json_response(answer.status, answer.body)
+
+    def _host(self) -> str:
+        """The address the client used, for URLs in answers; ours if its Host is odd."""
+        host = self.headers.get("Host") or ""
+        if _HOST_HEADER.match(host):
+            return host
+        address, port = self.server.server_address[:2]
+        return f"{address!s}:{port}"
+
+    def _send(self, response: Response, method: str, started: float) -> None:
+        headers = answer_headers(response, response.body)
+        head = [status_line(response.status, self.responses.get(response.status, ("",))[0])]
+        head += [f"{name}: {value}" for name, value in headers.items()]
+        payload = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+        with contextlib.suppress(OSError):
+            self.wfile.write(payload + (b"" if method == "HEAD" else response.body))
+        log = self.server.mirror.config.log
+        if log:
+            elapsed = (time.perf_counter() - started) * 1000
+            path = re.sub(r"access_token=[^&]*", "access_token=***", self.path)
+            note = f" {response.summary}" if response.summary else ""
+            log(f"{method} {path} {response.status}{note} {elapsed:.0f}ms")
