@@ -79,7 +79,12 @@ def test_initial_sync_filters(round0: Emulator, tmp_path: Path) -> None:
     assets, _, _ = follow(sync, [("initial", "true"), ("type", "Asset")])
     assert len(assets) == 13 and {i["sys"]["type"] for i in assets} == {"Asset"}
     deletions, token, _ = follow(sync, [("initial", "true"), ("type", "Deletion")])
-    assert deletions == [] and token == trailer(tmp_path, commits[0]).strip()
+    # Other filters than the mirror's: the next token is this server's, keeping them.
+    assert deletions == [] and token != trailer(tmp_path, commits[0]).strip()
+    again, _, _ = follow(sync, [("sync_token", token)])
+    assert again == []
+    _, token, _ = follow(sync, [("initial", "true")])
+    assert token == trailer(tmp_path, commits[0]).strip()  # the mirror's own filters
 
 
 def test_a_delta_from_an_old_rounds_token_is_what_contentful_sends_between_them(

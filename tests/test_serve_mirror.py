@@ -367,3 +367,20 @@ def test_options_of_the_other_kind_of_folder_are_refused(history: tuple[Path, li
     assert no_rev.exit_code == EXIT_USAGE and "--rev is only for a mirror folder" in no_rev.stderr
     bad = mirror("serve", str(directory), "--rev", "no-such-rev", "--port", "0", "--quiet")
     assert bad.exit_code == EXIT_USAGE and "no-such-rev" in bad.stderr
+
+
+def test_a_filtered_sync_goes_on_with_its_own_filters(history: tuple[Path, list[str]]) -> None:
+    """A client that synced only some entries must never get others later: its next
+    sync token keeps its filters (the mirror's Contentful token would not)."""
+    directory, commits = history
+    with serving(directory, rev=commits[0]) as old:
+        _, token = Reader.of(old).sync_all(initial="true", type="Entry", content_type="place")
+    with serving(directory) as head:
+        reader = Reader.of(head)
+        delta, _ = reader.sync_all(sync_token=token)
+    assert delta, "the sample space's rounds change places"
+    for item in delta:
+        kind = item["sys"]["type"]
+        assert kind in ("Entry", "DeletedEntry")
+        if kind == "Entry":
+            assert item["sys"]["contentType"]["sys"]["id"] == "place"

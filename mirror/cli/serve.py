@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from mirror.cli.options import FolderPath
+from mirror.cli.options import FolderPath, not_empty
 from mirror.cli.support import run_guarded
 from mirror.errors import MirrorError, UsageError, exit_codes_help
 
@@ -68,6 +68,7 @@ SERVE_EXIT_CODES = exit_codes_help(
 )
 @click.option(
     "--rev",
+    callback=not_empty,
     help="With a mirror folder: serve the mirror as committed at this revision. Default: HEAD.",
 )
 @click.option(
@@ -77,6 +78,7 @@ SERVE_EXIT_CODES = exit_codes_help(
 )
 @click.option(
     "--access-token",
+    callback=not_empty,
     help="Delivery token to require (default: the space folder's; a mirror: any, or none).",
 )
 @click.option("--management-token", help="Token for writes (default: the space folder's).")
@@ -189,6 +191,11 @@ def serve(
         _serve_mirror(folder, host, port, rev, follow, access_token, as_json, quiet)
         return
     _refuse_options(ctx, ("rev", "follow"), "a mirror folder (one with mirror.json)")
+    if folder is not None and not (folder / "space.json").is_file():
+        raise click.UsageError(
+            f"{folder} is neither a mirror (no mirror.json) nor an emulator space folder (no "
+            "space.json): give a mirror made by mirror sync, or see sample_space/README.md"
+        )
     if synthetic and folder:
         raise click.UsageError("give a FOLDER or --synthetic N, not both")
 

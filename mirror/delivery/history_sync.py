@@ -22,7 +22,7 @@ import base64
 import binascii
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -162,8 +162,12 @@ class HistorySync:
             return 400, error_body(refused.code, refused.message, refused.details)
         if following is not None:
             key, token = "nextPageUrl", following.encode()
-        else:
+        elif (position.type, position.content_type) == (self.state.type, self.state.content_type):
             key, token = "nextSyncUrl", self._token_at[position.until]
+        else:
+            # Other filters than the mirror's: Contentful's token would bring other items
+            # later, so the next sync continues from a token of ours that keeps the filters.
+            key, token = "nextSyncUrl", replace(position, since=position.until, after=None).encode()
         url = json.dumps(f"{base_url_for_next}?sync_token={token}")
         body = b"".join(
             (
@@ -230,6 +234,8 @@ class HistorySync:
         if not valid:
             return None
         key = (after[0], after[1], after[2]) if after else None
+        if since and since == until and key is None:  # a filtered sync's next-sync token
+            return Position(since, self.commit, None, type_, content_type or None, limit)
         return Position(since or None, until, key, type_, content_type or None, limit)
 
     def _page(self, position: Position) -> tuple[list[bytes], Position | None]:

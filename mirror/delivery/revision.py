@@ -56,6 +56,8 @@ def resolve(objects: GitObjects, rev: str) -> str:
         raise UsageError(f"--rev {rev!r} is not a revision")
     out = objects.run("rev-parse", "--verify", "-q", f"{rev}^{{commit}}", check=False)
     commit = out.decode().strip()
+    if not commit and rev == "HEAD":
+        raise UsageError("the mirror has no rounds yet (no commit): run mirror sync on it first")
     if not commit:
         raise UsageError(f"--rev {rev}: the repository has no such commit")
     return commit
