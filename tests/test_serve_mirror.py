@@ -120,7 +120,7 @@ def test_answers_carry_contentfuls_headers(history: tuple[Path, list[str]]) -> N
     assert error.status_code == 400 and error.json()["sys"]["id"] == "InvalidQuery"
 
 
-@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "TRACE", "BREW"])
 def test_writes_are_refused(history: tuple[Path, list[str]], method: str) -> None:
     directory, _ = history
     before = files_of(directory)

@@ -274,6 +274,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_DELETE = do_PATCH = _refuse
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        if code == 501:  # any other method (TRACE, BREW, ...): the same JSON 405 as writes
+            self._refuse()
+            return
+        super().send_error(code, message, explain)
+
     def _answer(self, method: str) -> None:
         started = time.perf_counter()
         served = self.server.mirror.acquire()
