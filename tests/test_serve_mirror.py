@@ -384,3 +384,11 @@ def test_a_filtered_sync_goes_on_with_its_own_filters(history: tuple[Path, list[
         assert kind in ("Entry", "DeletedEntry")
         if kind == "Entry":
             assert item["sys"]["contentType"]["sys"]["id"] == "place"
+
+
+def test_json_reports_a_start_up_failure_too(history: tuple[Path, list[str]]) -> None:
+    directory, _ = history
+    result = mirror("serve", str(directory), "--rev", "no-such-rev", "--port", "0", "--json")
+    assert result.exit_code == 2
+    report = json.loads(result.stdout)
+    assert report["status"] == "error" and "no-such-rev" in report["error"]

@@ -230,7 +230,7 @@ def serve(
         with contextlib.suppress(KeyboardInterrupt):
             emulator.serve_forever()
 
-    run_guarded(start)
+    run_guarded(start, as_json=as_json)
 
 
 def _emulator(config: EmulatorConfig) -> Emulator:
@@ -290,7 +290,7 @@ def _serve_mirror(
         finally:
             server.stop()
 
-    run_guarded(start)
+    run_guarded(start, as_json=as_json)
 
 
 def _listening(config: EmulatorConfig | MirrorServerConfig, bind: Callable[[], T]) -> T:
