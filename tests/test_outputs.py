@@ -39,18 +39,17 @@ def _read(out: Path, locale: str, content_type: str, entry_id: str) -> dict[str,
 
 def test_export_writes_one_file_per_entry_and_an_index(guide: Path, tmp_path: Path) -> None:
     _export(guide, tmp_path, "--locale", "en-US")
-    assert sorted(p.name for p in (tmp_path / "en-US").iterdir()) == [
-        "author",
-        "city",
-        "guide",
-        "place",
-    ]
-    index = json.loads((tmp_path / "en-US/city/index.json").read_text())
+    types = ["author", "city", "guide", "place"]
+    assert sorted(p.name for p in (tmp_path / "en-US").iterdir()) == sorted(
+        ["_assets", *types, *(f"{name}.index.json" for name in types)]
+    )
+    index = json.loads((tmp_path / "en-US/city.index.json").read_text())
     assert [row["id"] for row in index] == sorted(row["id"] for row in index)
-    assert {"id": "lisbon", "title": "Lisbon"}.items() <= next(
+    assert {"id": "lisbon", "title": "Lisbon", "file": "city/lisbon.json"}.items() <= next(
         r for r in index if r["id"] == "lisbon"
     ).items()
-    assert len(list((tmp_path / "en-US/place").glob("*.json"))) == 26 + 1
+    assert len(list((tmp_path / "en-US/place").glob("*.json"))) == 26  # entries only
+    assert len(list((tmp_path / "en-US/_assets").glob("*.json"))) == 13
 
 
 def test_fields_follow_the_locale_fallback_chain(guide: Path, tmp_path: Path) -> None:
@@ -101,7 +100,8 @@ def test_cycles_and_missing_targets_stay_stubs(guide: Path, tmp_path: Path) -> N
     embedded = [
         n["data"]["target"] for n in body["content"] if n["nodeType"] == "embedded-asset-block"
     ]
-    assert embedded == [{"id": "alfama-walk-route", "type": "Asset"}]  # deleted in round 3
+    deleted = {"id": "alfama-walk-route", "type": "Asset", "missing": True}  # in round 3
+    assert embedded == [deleted]
     place = [
         n["data"]["target"] for n in body["content"] if n["nodeType"] == "embedded-entry-block"
     ]
@@ -112,13 +112,16 @@ def test_export_is_deterministic_and_drops_stale_files(guide: Path, tmp_path: Pa
     _export(guide, tmp_path, "--locale", "de-DE")
     first = files_of(tmp_path)
     (tmp_path / "de-DE/place/gone.json").write_text("{}")
-    _export(guide, tmp_path, "--locale", "de-DE")
+    _export(guide, tmp_path, "--locale", "de-DE", "--full")
     assert files_of(tmp_path) == first
 
 
 def test_export_options_and_errors(guide: Path, tmp_path: Path) -> None:
     _export(guide, tmp_path, "--locale", "en-US", "--content-type", "author")
-    assert [p.name for p in (tmp_path / "en-US").iterdir()] == ["author"]
+    assert sorted(p.name for p in (tmp_path / "en-US").iterdir()) == [
+        "author",
+        "author.index.json",
+    ]
     bad = mirror("export", str(guide), str(tmp_path), "--locale", "xx-XX")
     assert bad.exit_code == 2 and "not a locale of this space" in bad.stderr
     assert mirror("export", str(tmp_path), str(tmp_path / "o"), "--locale", "en-US").exit_code == 2

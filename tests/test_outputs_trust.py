@@ -105,7 +105,7 @@ def test_a_content_type_without_entries_is_known(space: Path, tmp_path: Path) ->
     commit(space, "a content type with no entries yet")
     result = export(space, tmp_path / "o", "--locale", "en-US", "--content-type", "newsletter")
     assert result.exit_code == 0, result.stderr
-    assert json.loads((tmp_path / "o/en-US/newsletter/index.json").read_text()) == []
+    assert json.loads((tmp_path / "o/en-US/newsletter.index.json").read_text()) == []
     assert "exported 0 entries in 1 locale (en-US)" in result.stdout
 
 
@@ -119,9 +119,9 @@ def test_a_filtered_export_replaces_only_its_own_folders(synced: Path, tmp_path:
     result = export(synced, out, "--locale", "en-US", "--content-type", "author")
     assert result.exit_code == 0, result.stderr
     assert not (out / "en-US/author/stale.json").exists()
-    assert (out / "en-US/author/index.json").is_file()
+    assert (out / "en-US/author.index.json").is_file()
     assert {p: snapshot(out / p) for p in others} == others
-    assert not list(out.glob(".*")) and not list((out / "en-US").glob(".*"))
+    assert not list(out.glob("*.partial")) and not list((out / "en-US").glob(".*"))
 
 
 def test_an_unfiltered_export_still_drops_stale_content_types(synced: Path, tmp_path: Path) -> None:
@@ -129,7 +129,10 @@ def test_an_unfiltered_export_still_drops_stale_content_types(synced: Path, tmp_
     (out / "en-US/retired").mkdir(parents=True)
     (out / "en-US/retired/index.json").write_text("[]")
     assert export(synced, out, "--locale", "en-US").exit_code == 0
-    assert sorted(p.name for p in (out / "en-US").iterdir()) == ["author", "city", "guide", "place"]
+    types = ["author", "city", "guide", "place"]
+    assert sorted(p.name for p in (out / "en-US").iterdir()) == sorted(
+        ["_assets", *types, *(f"{name}.index.json" for name in types)]
+    )
 
 
 def test_the_summary_speaks_proper_english(space: Path, tmp_path: Path) -> None:
@@ -159,7 +162,7 @@ def test_export_replaces_a_link_it_owns_never_its_target(
     result = export(synced, out, "--locale", "en-US")
     assert result.exit_code == 0, result.stderr
     assert snapshot(victim) == before
-    assert not (out / "en-US").is_symlink() and (out / "en-US/city/index.json").is_file()
+    assert not (out / "en-US").is_symlink() and (out / "en-US/city.index.json").is_file()
     assert not (out / ".en-US.partial").exists() and not (out / ".en-US.partial").is_symlink()
 
 
@@ -176,7 +179,7 @@ def test_a_filtered_export_replaces_a_linked_content_type_folder(
     result = export(synced, out, "--locale", "en-US", "--content-type", "author")
     assert result.exit_code == 0, result.stderr
     assert snapshot(victim) == before
-    assert not (out / "en-US/author").is_symlink() and (out / "en-US/author/index.json").is_file()
+    assert not (out / "en-US/author").is_symlink() and (out / "en-US/author.index.json").is_file()
     assert os.readlink(out / "en-US/city") == str(victim)  # not exported: left as it was
 
 
