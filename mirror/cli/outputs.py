@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mirror.cli.options import FolderPath
 from mirror.cli.support import run_guarded
 from mirror.errors import exit_codes_help
+
+if TYPE_CHECKING:
+    from mirror.outputs.export import ExportReport
 
 _OUTPUT_MEANINGS = {
     "c1": "any other error (OUT not writable, disk full, I/O error, ...); OUT is left as it was",
@@ -23,7 +27,11 @@ EXPORT_EXIT_CODES = exit_codes_help(
     6,
     c2="usage error (bad option or argument, unknown locale or content type, DIRECTORY is "
     "not a mirror, OUT unusable or overlapping the mirror); nothing was written",
-    **_OUTPUT_MEANINGS,
+    **{
+        **_OUTPUT_MEANINGS,
+        "c6": "the mirror's files differ from its last commit, or a symbolic link in the "
+        "mirror's folders, or in OUT where writing would go through it",
+    },
 )
 BUNDLE_EXIT_CODES = exit_codes_help(
     0,
@@ -59,6 +67,24 @@ BUNDLE_EXIT_CODES = exit_codes_help(
     multiple=True,
     help="Export only this content type (repeatable).",
 )
+@click.option(
+    "--index-field",
+    "index_fields",
+    multiple=True,
+    help="A field each row of a content type's index carries too (repeatable), e.g. slug.",
+)
+@click.option(
+    "--copy-assets",
+    is_flag=True,
+    help="Copy the mirror's downloaded asset files into OUT/_files; assets' path points there.",
+)
+@click.option("--full", is_flag=True, help="Rewrite everything, even when OUT could be updated.")
+@click.option(
+    "--manifest",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file the files written and removed per locale, and their entries.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @click.option("-v", "--verbose", is_flag=True, help="Show a traceback when something fails.")
 def export(
     directory: Path,
@@ -66,31 +92,79 @@ def export(
     locales: tuple[str, ...],
     resolve_links: int,
     content_types: tuple[str, ...],
+    index_fields: tuple[str, ...],
+    copy_assets: bool,
+    full: bool,
+    manifest: Path | None,
+    as_json: bool,
     verbose: bool,
 ) -> None:
     """Export DIRECTORY for a static-site generator: one JSON file per entry and locale.
 
-    Writes OUT/<locale>/<contentType>/<entryId>.json and an index.json per content
-    type. Each field holds its value for the locale, along the locale's fallback
-    chain as the Delivery API does; links are resolved to the linked item's object
-    down to --resolve-links levels; asset links carry url, title, width, height,
-    contentType and the local path of the file when the mirror has it.
+    Writes OUT/<locale>/<contentType>/<entryId>.json, an index per content type
+    (OUT/<locale>/<contentType>.index.json), OUT/<locale>/_assets/<assetId>.json and
+    OUT/locales.json. Each field holds its value for the locale, along the locale's
+    fallback chain as the Delivery API does; links are resolved to the linked item's
+    object down to --resolve-links levels.
+
+    OUT records the mirror commit it shows: exporting a later commit with the same
+    options rewrites only the files that the changes since affect (--full: all).
 
     \b
     Example:
       mirror export ./content site/data/cms --locale en-US --locale de-DE  # Hugo
+      mirror export ./content site/data/cms --locale all --index-field slug \\
+          --manifest changed.json --copy-assets
     """
+    import json
+
     from mirror.outputs.export import export as run_export
 
     wanted = ["all"] if "all" in locales else list(locales)
     report = run_guarded(
-        lambda: run_export(directory, out, wanted, resolve_links, list(content_types) or None),
+        lambda: run_export(
+            directory,
+            out,
+            wanted,
+            resolve_links,
+            list(content_types) or None,
+            index_fields=list(index_fields),
+            copy_assets=copy_assets,
+            full=full,
+        ),
         verbose,
     )
+    if report.reason and not full:
+        click.echo(f"full export: {report.reason}", err=True)
+    if manifest is not None:
+        manifest.write_text(json.dumps(report.manifest(), indent=2, sort_keys=True) + "\n")
+    if as_json:
+        click.echo(json.dumps(_summary(report, out), indent=2, sort_keys=True))
+        return
+    done = "updated" if report.mode == "incremental" else "exported"
     click.echo(
-        f"exported {_count(report.entries, 'entry', 'entries')} in "
+        f"{done} {_count(report.entries, 'entry', 'entries')} in "
         f"{_count(len(report.locales), 'locale')} ({', '.join(report.locales)}) to {out}"
     )
+
+
+def _summary(report: ExportReport, out: Path) -> dict[str, object]:
+    return {
+        "out": str(out),
+        "mode": report.mode,
+        "reason": report.reason,
+        "commit": report.commit,
+        "previous": report.previous,
+        "locales": {
+            code: {
+                "written": len(changes.written),
+                "removed": len(changes.removed),
+                "entries": len(changes.entries),
+                "assets": len(changes.assets),
+            }
+            for code, changes in report.changes.items()
+        },
+    }
 
 
 @click.command(epilog=BUNDLE_EXIT_CODES)
@@ -104,22 +178,45 @@ def export(
     show_default=True,
     help="A SQLite database (OUT.sqlite), or sync-page JSON files in the folder OUT.",
 )
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Build the SQLite bundle whole, even where OUT's bundle could be updated in place.",
+)
+@click.option(
+    "--include-files",
+    is_flag=True,
+    help="Put the mirror's downloaded asset files in the SQLite bundle (table files).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show a traceback when something fails.")
-def bundle(directory: Path, out: Path, layout: str, verbose: bool) -> None:
+def bundle(
+    directory: Path, out: Path, layout: str, full: bool, include_files: bool, verbose: bool
+) -> None:
     """Bundle DIRECTORY as a snapshot an app ships and then delta-syncs from.
 
     The bundle holds the mirror's sync token: an app that starts from it and syncs
-    with that token receives exactly what changed since the snapshot.
+    with that token receives exactly what changed since the snapshot. A SQLite
+    bundle holds the mirror at its last commit; when OUT holds the bundle of an
+    earlier commit, only what changed since is applied to it.
 
     \b
     Example:
       mirror bundle ./content app/Resources/seed.sqlite
       mirror bundle ./content app/Resources/ContentfulSeed --format sync-pages
     """
-    from mirror.outputs.bundle import bundle_sqlite, bundle_sync_pages
+    from mirror.errors import UsageError
+    from mirror.outputs.bundle import BundleReport, bundle_sqlite, bundle_sync_pages
 
-    make = bundle_sqlite if layout == "sqlite" else bundle_sync_pages
-    report = run_guarded(lambda: make(directory, out), verbose)
+    def make() -> BundleReport:
+        if layout == "sqlite":
+            return bundle_sqlite(directory, out, full, include_files)
+        if include_files:
+            raise UsageError("--include-files is for the SQLite format; sync-pages holds files")
+        return bundle_sync_pages(directory, out)
+
+    report = run_guarded(make, verbose)
+    if report.note:
+        click.echo(report.note, err=True)
     click.echo(
         f"bundled {_count(report.entries, 'entry', 'entries')} and "
         f"{_count(report.assets, 'asset')} to {report.path} (sync token {report.token[:12]}...)"

@@ -2,17 +2,11 @@
 
 Two layouts:
 
-- sqlite (default): one SQLite database, written in one transaction to a temporary
-  file and renamed into place. Schema (also in the README):
-
-    sync_state(space, environment, base_url, sync_token, round)        one row
-    locales(code PRIMARY KEY, name, is_default, fallback_code, json)
-    content_types(id PRIMARY KEY, name, display_field, json)
-    entries(id PRIMARY KEY, content_type, created_at, updated_at, revision, fields, json)
-    assets(id PRIMARY KEY, created_at, updated_at, revision, fields, json)
-    index entries_by_content_type ON entries(content_type)
-
-  `fields` holds the item's fields (every locale) as JSON; `json` the whole item.
+- sqlite (default): one SQLite database of the mirror at its HEAD commit (read from
+  git objects, never the work tree), written beside OUT and renamed into place.
+  When OUT holds a bundle of an earlier commit of the same mirror, a copy of it gets
+  only the changes between the two commits (mirror.outputs.bundle_build); its
+  tables are in mirror.outputs.bundle_sqlite.
 
 - sync-pages: OUT/0.json, 1.json, ... sync pages of up to 1000 items, the last one
   with a nextSyncUrl carrying the mirror's token; OUT/locales.json, the Delivery
@@ -25,9 +19,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sqlite3
-from collections.abc import Iterator
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -37,6 +28,8 @@ from mirror.client import tree as paths
 from mirror.client.state import MirrorState
 from mirror.client.tree import MirrorTree
 from mirror.errors import UsageError
+from mirror.outputs.bundle_build import make_bundle
+from mirror.outputs.bundle_git import MirrorAtHead
 from mirror.outputs.staging import (
     Staging,
     refuse_file_above,
@@ -48,19 +41,6 @@ from mirror.wire import canonical_json, compact_json, parse_json
 
 PAGE_SIZE = 1000
 BUNDLE_FILE = re.compile(r"^([0-9]+\.json|locales\.json|cache_.+)$")  # what sync-pages writes
-SCHEMA = """
-CREATE TABLE sync_state (space TEXT NOT NULL, environment TEXT NOT NULL, base_url TEXT NOT NULL,
-                         sync_token TEXT NOT NULL, round INTEGER NOT NULL);
-CREATE TABLE locales (code TEXT PRIMARY KEY, name TEXT, is_default INTEGER NOT NULL,
-                      fallback_code TEXT, json TEXT NOT NULL);
-CREATE TABLE content_types (id TEXT PRIMARY KEY, name TEXT, display_field TEXT,
-                            json TEXT NOT NULL);
-CREATE TABLE entries (id TEXT PRIMARY KEY, content_type TEXT NOT NULL, created_at TEXT,
-                      updated_at TEXT, revision INTEGER, fields TEXT NOT NULL, json TEXT NOT NULL);
-CREATE INDEX entries_by_content_type ON entries(content_type);
-CREATE TABLE assets (id TEXT PRIMARY KEY, created_at TEXT, updated_at TEXT, revision INTEGER,
-                     fields TEXT NOT NULL, json TEXT NOT NULL);
-"""
 
 
 @dataclass
@@ -69,10 +49,15 @@ class BundleReport:
     entries: int
     assets: int
     token: str
+    note: str = ""
 
 
-def _open(directory: Path) -> tuple[MirrorTree, MirrorState]:
-    refuse_links_in_mirror(directory)
+def _open(directory: Path, work_tree: bool = True) -> tuple[MirrorTree, MirrorState]:
+    """The mirror and its state; with `work_tree`, refused when a link in its folders
+    would be read. (The sqlite format reads git objects, where git_at_head refuses a
+    committed link, and never the work tree: no folder walk needed.)"""
+    if work_tree:
+        refuse_links_in_mirror(directory)
     tree = MirrorTree(directory)
     raw = tree.read(paths.STATE)
     if raw is None:
@@ -85,13 +70,12 @@ def _open(directory: Path) -> tuple[MirrorTree, MirrorState]:
     return tree, state
 
 
-def _items(tree: MirrorTree, folder: str, depth: int) -> Iterator[dict[str, Any]]:
-    for path in tree.files_under(folder, depth=depth):
-        yield parse_json(tree.read(path) or b"{}")
-
-
-def bundle_sqlite(directory: Path, out: Path) -> BundleReport:
-    tree, state = _open(directory)
+def bundle_sqlite(
+    directory: Path, out: Path, full: bool = False, include_files: bool = False
+) -> BundleReport:
+    """OUT.sqlite for the mirror at HEAD, updated in place when it can be (see
+    `make_bundle`); `report.note` says how it was made."""
+    _open(directory, work_tree=False)
     target = out if out.suffix == ".sqlite" else out.with_name(out.name + ".sqlite")
     # A link at OUT is replaced, never written through: only the folders above are resolved.
     real = Path(os.path.realpath(target.parent)) / target.name
@@ -103,67 +87,16 @@ def bundle_sqlite(directory: Path, out: Path) -> BundleReport:
         )
     staging_path = real.with_name(f".{real.name}.partial")
     refuse_overlap(directory, target, [real, staging_path])
-    with writing(target), Staging(staging_path, target) as staging:
-        counts = _fill_database(tree, state, staging.new / real.name)
-        staging.swap(staging.new / real.name, real)
-    return BundleReport(target, counts["entries"], counts["assets"], state.sync_token or "")
-
-
-def _fill_database(tree: MirrorTree, state: MirrorState, path: Path) -> dict[str, int]:
-    counts = {"entries": 0, "assets": 0}
-    # one transaction, committed on leaving the inner block; a fresh file in a fresh folder
-    with closing(sqlite3.connect(path)) as connection, connection as db:
-        db.executescript(SCHEMA)
-        db.execute(
-            "INSERT INTO sync_state VALUES (?, ?, ?, ?, ?)",
-            (state.space, state.environment, state.base_url, state.sync_token, state.round),
-        )
-        for loc in parse_json(tree.read(paths.LOCALES) or b"[]"):
-            db.execute(
-                "INSERT INTO locales VALUES (?, ?, ?, ?, ?)",
-                (
-                    loc["code"],
-                    loc.get("name"),
-                    int(bool(loc.get("default"))),
-                    loc.get("fallbackCode"),
-                    _text(loc),
-                ),
-            )
-        for ct in _items(tree, paths.CONTENT_TYPES, 1):
-            db.execute(
-                "INSERT INTO content_types VALUES (?, ?, ?, ?)",
-                (ct["sys"]["id"], ct.get("name"), ct.get("displayField"), _text(ct)),
-            )
-        for entry in _items(tree, paths.ENTRIES, 2):
-            sys = entry["sys"]
-            db.execute(
-                "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    sys["id"],
-                    sys["contentType"]["sys"]["id"],
-                    sys.get("createdAt"),
-                    sys.get("updatedAt"),
-                    sys.get("revision"),
-                    _text(entry.get("fields") or {}),
-                    _text(entry),
-                ),
-            )
-            counts["entries"] += 1
-        for asset in _items(tree, paths.ASSETS, 1):
-            sys = asset["sys"]
-            db.execute(
-                "INSERT INTO assets VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    sys["id"],
-                    sys.get("createdAt"),
-                    sys.get("updatedAt"),
-                    sys.get("revision"),
-                    _text(asset.get("fields") or {}),
-                    _text(asset),
-                ),
-            )
-            counts["assets"] += 1
-    return counts
+    with (
+        MirrorAtHead(directory) as mirror,
+        writing(target),
+        Staging(staging_path, target) as staging,
+    ):
+        state = mirror.state()
+        new = staging.new / real.name
+        built = make_bundle(mirror, state, real, new, full, include_files)
+        staging.swap(new, real)
+    return BundleReport(target, built.entries, built.assets, state.sync_token or "", built.note)
 
 
 def bundle_sync_pages(directory: Path, out: Path) -> BundleReport:
