@@ -691,5 +691,5 @@ def test_an_export_onto_a_full_disk_names_the_file_and_leaves_out(tmp_path: Path
 
 def test_serve_on_a_folder_that_is_no_space_says_so(tmp_path: Path) -> None:
     result = mirror("serve", str(tmp_path), "--port", "0")
-    assert result.exit_code == 1
-    assert "is not a space folder" in result.stderr and "sample_space/README.md" in result.stderr
+    assert result.exit_code == 2
+    assert "is neither a mirror" in result.stderr and "sample_space/README.md" in result.stderr
