@@ -59,3 +59,17 @@ def compact_json(value: Any) -> bytes:
 def parse_json(raw: bytes) -> Any:
     """Parse JSON bytes; raises ValueError on malformed input."""
     return orjson.loads(raw)
+
+
+# The Sync API's parameters and the messages of its 400 answers, as Contentful words them:
+# the emulator and `mirror serve DIR` answer alike.
+SYNC_PARAMETERS = ("initial", "sync_token", "type", "content_type", "limit")
+TOKEN_WITH_PARAMETERS = (
+    "When passing a sync token you can not pass any other parameters. If you want to sync "
+    'with a specific limit, start a new sync with "initial".'
+)
+CONTENT_TYPE_NEEDS_ENTRY = "When passing a content_type the type must be set to Entry."
+INVALID_TOKEN = (
+    "The sync token is not valid for this space and environment. "
+    "Start a new sync with initial=true."
+)

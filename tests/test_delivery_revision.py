@@ -15,17 +15,7 @@ from mirror.delivery.revision import RevisionContent, open_revision
 from mirror.emulator import Emulator
 from mirror.errors import UsageError
 from tests.conftest import files_of, git, sync_json
-
-
-def rounds_synced(emulator: Emulator, directory: Path, last: int, *extra: str) -> list[str]:
-    """Sync round 0, then rounds 1..last; the commit of each."""
-    sync_json(emulator, directory, *extra)
-    commits = [git(directory, "rev-parse", "HEAD").strip()]
-    for number in range(1, last + 1):
-        emulator.store.apply_round(number)
-        sync_json(emulator, directory, *extra)
-        commits.append(git(directory, "rev-parse", "HEAD").strip())
-    return commits
+from tests.serving import synced_rounds
 
 
 def files_at(directory: Path, commit: str, folder: str) -> dict[str, Any]:
@@ -51,7 +41,7 @@ def assert_same_as_files(content: RevisionContent, directory: Path, commit: str)
 
 
 def test_each_revision_reads_as_the_files_of_its_commit(round0: Emulator, tmp_path: Path) -> None:
-    commits = rounds_synced(round0, tmp_path, 3)
+    commits = synced_rounds(round0, tmp_path, 3)
     for commit in commits:
         with open_revision(tmp_path, commit) as content:
             assert content.commit == commit
@@ -71,7 +61,7 @@ def test_each_revision_reads_as_the_files_of_its_commit(round0: Emulator, tmp_pa
 def test_work_tree_edits_and_new_rounds_do_not_disturb_an_open_revision(
     round0: Emulator, tmp_path: Path
 ) -> None:
-    commits = rounds_synced(round0, tmp_path, 1)
+    commits = synced_rounds(round0, tmp_path, 1)
     content = open_revision(tmp_path)
     try:
         (tmp_path / "entries/place/porto-livraria-lello.json").unlink(missing_ok=True)
@@ -89,7 +79,7 @@ def test_work_tree_edits_and_new_rounds_do_not_disturb_an_open_revision(
 def test_an_index_is_cached_per_commit_in_the_git_dir_and_updated_from_the_last_one(
     round0: Emulator, tmp_path: Path
 ) -> None:
-    commits = rounds_synced(round0, tmp_path, 1)
+    commits = synced_rounds(round0, tmp_path, 1)
     with open_revision(tmp_path, commits[0]) as first:
         assert first.index.origin == "built" and first.index.derived_from is None
     with open_revision(tmp_path, commits[0]) as again:
@@ -112,7 +102,7 @@ def test_an_index_is_cached_per_commit_in_the_git_dir_and_updated_from_the_last_
 def test_an_entry_moved_to_another_content_type_is_updated_in_the_index(
     round0: Emulator, tmp_path: Path
 ) -> None:
-    commits = rounds_synced(round0, tmp_path, 0)
+    commits = synced_rounds(round0, tmp_path, 0)
     open_revision(tmp_path).close()
     entry = json.loads((tmp_path / "entries/city/porto.json").read_text())
     entry["sys"]["contentType"]["sys"]["id"] = "guide"
@@ -131,7 +121,7 @@ def test_an_entry_moved_to_another_content_type_is_updated_in_the_index(
 def test_two_indexes_built_at_once_both_serve(round0: Emulator, tmp_path: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    rounds_synced(round0, tmp_path, 0)
+    synced_rounds(round0, tmp_path, 0)
     with ThreadPoolExecutor(2) as pool:
         opened = list(pool.map(lambda _: open_revision(tmp_path), range(2)))
     origins = sorted(content.index.origin for content in opened)
@@ -142,7 +132,7 @@ def test_two_indexes_built_at_once_both_serve(round0: Emulator, tmp_path: Path) 
 
 
 def test_field_equality_is_an_index_lookup(round0: Emulator, tmp_path: Path) -> None:
-    rounds_synced(round0, tmp_path, 0)
+    synced_rounds(round0, tmp_path, 0)
     with open_revision(tmp_path) as content:
         found = content.find_entries("place", {"category": "market"}, ["en-US"])
         assert found is not None
@@ -163,7 +153,7 @@ def test_field_equality_is_an_index_lookup(round0: Emulator, tmp_path: Path) -> 
 
 
 def test_unsafe_ids_locales_and_file_names_are_refused(round0: Emulator, tmp_path: Path) -> None:
-    rounds_synced(round0, tmp_path, 0, "--download-assets")
+    synced_rounds(round0, tmp_path, 0, "--download-assets")
     (tmp_path.parent / "secret.txt").write_text("secret")
     with open_revision(tmp_path) as content:
         for unsafe in ("..", ".", "../secret", "a/b", "x" * 65, ""):
@@ -212,7 +202,7 @@ def test_not_a_mirror_or_not_a_commit_is_a_usage_error(round0: Emulator, tmp_pat
         open_revision(tmp_path)
     with pytest.raises(UsageError, match="is not a folder"):
         open_revision(tmp_path / "missing")
-    rounds_synced(round0, tmp_path, 0)
+    synced_rounds(round0, tmp_path, 0)
     for rev in ("nope", "-p", "HEAD~5", "HEAD^{tree}"):
         with pytest.raises(UsageError):
             open_revision(tmp_path, rev)

@@ -10,18 +10,9 @@ from urllib.parse import parse_qsl, urlsplit
 from mirror.delivery.history_sync import HistorySync
 from mirror.emulator import Emulator
 from tests.conftest import Api, git, sync_json, token_of
+from tests.serving import synced_rounds
 
 SYNC_URL = "https://cdn.example.org/spaces/wayfarer/environments/master/sync"
-
-
-def synced_rounds(emulator: Emulator, directory: Path, last: int, *extra: str) -> list[str]:
-    sync_json(emulator, directory, *extra)
-    commits = [git(directory, "rev-parse", "HEAD").strip()]
-    for number in range(1, last + 1):
-        emulator.store.apply_round(number)
-        sync_json(emulator, directory, *extra)
-        commits.append(git(directory, "rev-parse", "HEAD").strip())
-    return commits
 
 
 def trailer(directory: Path, commit: str) -> str:

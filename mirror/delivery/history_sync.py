@@ -32,27 +32,21 @@ from mirror.delivery.index import IndexCache, ItemPath, RevisionIndex, item_path
 from mirror.delivery.revision import RevisionContent, open_revision
 from mirror.errors import MirrorError
 from mirror.wire import (
+    CONTENT_TYPE_NEEDS_ENTRY,
     DEFAULT_PAGE_LIMIT,
+    INVALID_TOKEN,
     MAX_PAGE_LIMIT,
     MAX_RESPONSE_BYTES,
+    SYNC_PARAMETERS,
     SYNC_TYPES,
     TOKEN_PATTERN,
+    TOKEN_WITH_PARAMETERS,
     compact_json,
     is_safe_id,
     link,
     parse_json,
 )
 
-SYNC_PARAMETERS = ("initial", "sync_token", "type", "content_type", "limit")
-TOKEN_WITH_PARAMETERS = (
-    "When passing a sync token you can not pass any other parameters. If you want to sync "
-    'with a specific limit, start a new sync with "initial".'
-)
-CONTENT_TYPE_NEEDS_ENTRY = "When passing a content_type the type must be set to Entry."
-INVALID_TOKEN = (
-    "The sync token is not valid for this space and environment. "
-    "Start a new sync with initial=true."
-)
 _KINDS = {"all": ("Entry", "Asset"), "Entry": ("Entry",), "Asset": ("Asset",)}
 _CACHED_DELTAS = 8
 

@@ -8,17 +8,14 @@ from typing import Any
 from mirror.emulator import tokens
 from mirror.emulator.store import ContentStore, Event
 from mirror.emulator.tokens import Position, SyncFilter
-from mirror.wire import DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, SYNC_TYPES
-
-SYNC_PARAMETERS = ("initial", "sync_token", "type", "content_type", "limit")
-TOKEN_WITH_PARAMETERS = (
-    "When passing a sync token you can not pass any other parameters. If you want to sync "
-    'with a specific limit, start a new sync with "initial".'
-)
-CONTENT_TYPE_NEEDS_ENTRY = "When passing a content_type the type must be set to Entry."
-INVALID_TOKEN = (
-    "The sync token is not valid for this space and environment. "
-    "Start a new sync with initial=true."
+from mirror.wire import (
+    CONTENT_TYPE_NEEDS_ENTRY,
+    DEFAULT_PAGE_LIMIT,
+    INVALID_TOKEN,
+    MAX_PAGE_LIMIT,
+    SYNC_PARAMETERS,
+    SYNC_TYPES,
+    TOKEN_WITH_PARAMETERS,
 )
 
 
