@@ -73,3 +73,48 @@ INVALID_TOKEN = (
     "The sync token is not valid for this space and environment. "
     "Start a new sync with initial=true."
 )
+
+
+class SyncQueryError(Exception):
+    """A sync request Contentful answers with 400: `code` (BadRequest, InvalidQuery),
+    its message and details."""
+
+    def __init__(self, code: str, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.details = code, message, details
+
+
+def sync_request(params: dict[str, str]) -> tuple[str, str | None, int] | None:
+    """Check a sync request's parameters as Contentful does. None for a continued sync
+    (`sync_token` alone); for an initial sync (`initial=true`, or `1`), its filter:
+    (type, content_type, limit). SyncQueryError otherwise."""
+    unknown = sorted(set(params) - set(SYNC_PARAMETERS))
+    if unknown:
+        errors = [
+            {"name": "unknown", "details": f"The query parameter {n!r} is not allowed"}
+            for n in unknown
+        ]
+        raise SyncQueryError("InvalidQuery", "The query you sent was invalid.", {"errors": errors})
+    if "sync_token" in params:
+        if set(params) != {"sync_token"}:
+            raise SyncQueryError("BadRequest", TOKEN_WITH_PARAMETERS)
+        return None
+    if params.get("initial", "").lower() not in ("true", "1"):  # Contentful takes both
+        raise SyncQueryError("BadRequest", "Pass initial=true to start a sync, or a sync_token.")
+    type_ = params.get("type", "all")
+    if type_ not in SYNC_TYPES:
+        allowed = ", ".join(SYNC_TYPES)
+        raise SyncQueryError("BadRequest", f"Unknown type {type_!r}; use one of {allowed}.")
+    content_type = params.get("content_type")
+    if content_type is not None and type_ != "Entry":
+        raise SyncQueryError("BadRequest", CONTENT_TYPE_NEEDS_ENTRY)
+    raw_limit = params.get("limit", str(DEFAULT_PAGE_LIMIT))
+    try:
+        limit = int(raw_limit)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= MAX_PAGE_LIMIT:
+        raise SyncQueryError(
+            "BadRequest", f"limit must be an integer from 1 to {MAX_PAGE_LIMIT}, not {raw_limit!r}."
+        )
+    return type_, content_type, limit

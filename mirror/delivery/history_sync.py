@@ -32,31 +32,23 @@ from mirror.delivery.index import IndexCache, ItemPath, RevisionIndex, item_path
 from mirror.delivery.revision import RevisionContent, open_revision
 from mirror.errors import MirrorError
 from mirror.wire import (
-    CONTENT_TYPE_NEEDS_ENTRY,
-    DEFAULT_PAGE_LIMIT,
     INVALID_TOKEN,
     MAX_PAGE_LIMIT,
     MAX_RESPONSE_BYTES,
-    SYNC_PARAMETERS,
     SYNC_TYPES,
     TOKEN_PATTERN,
-    TOKEN_WITH_PARAMETERS,
+    SyncQueryError,
     compact_json,
     is_safe_id,
     link,
     parse_json,
+    sync_request,
 )
 
 _KINDS = {"all": ("Entry", "Asset"), "Entry": ("Entry",), "Asset": ("Asset",)}
 _CACHED_DELTAS = 8
 
 Key = tuple[str, str, str]  # (sys.updatedAt, kind, id): pages run down this order
-
-
-class SyncRefused(Exception):
-    def __init__(self, code: str, message: str, details: Any = None) -> None:
-        super().__init__(message)
-        self.code, self.message, self.details = code, message, details
 
 
 @dataclass(frozen=True)
@@ -152,7 +144,7 @@ class HistorySync:
         try:
             position = self._position(query)
             items, following = self._page(position)
-        except SyncRefused as refused:
+        except SyncQueryError as refused:
             return 400, error_body(refused.code, refused.message, refused.details)
         if following is not None:
             key, token = "nextPageUrl", following.encode()
@@ -177,21 +169,12 @@ class HistorySync:
 
     def _position(self, query: list[tuple[str, str]]) -> Position:
         params = {name: value for name, value in query if name != "access_token"}
-        unknown = sorted(set(params) - set(SYNC_PARAMETERS))
-        if unknown:
-            errors = [
-                {"name": "unknown", "details": f"The query parameter {n!r} is not allowed"}
-                for n in unknown
-            ]
-            raise SyncRefused("InvalidQuery", "The query you sent was invalid.", {"errors": errors})
-        if "sync_token" in params:
-            position = self._continued(params["sync_token"])
-            if set(params) != {"sync_token"}:
-                raise SyncRefused("BadRequest", TOKEN_WITH_PARAMETERS)
-            return position
-        if params.get("initial", "").lower() not in ("true", "1"):  # Contentful takes both
-            raise SyncRefused("BadRequest", "Pass initial=true to start a sync, or a sync_token.")
-        type_, content_type, limit = _filter(params)
+        wanted = sync_request(params)
+        if wanted is None:
+            return self._continued(params["sync_token"])
+        type_, content_type, limit = wanted
+        if content_type is not None and not is_safe_id(content_type):
+            raise SyncQueryError("BadRequest", f"Unknown content type {content_type[:64]!r}.")
         return Position(None, self.commit, None, type_, content_type, limit)
 
     def _continued(self, token: str) -> Position:
@@ -204,7 +187,7 @@ class HistorySync:
             return Position(since, self.commit, None, state.type, state.content_type, limit)
         position = self._decode(token)
         if position is None:
-            raise SyncRefused("BadRequest", INVALID_TOKEN)
+            raise SyncQueryError("BadRequest", INVALID_TOKEN)
         return position
 
     def _decode(self, token: str) -> Position | None:
@@ -265,7 +248,7 @@ class HistorySync:
         if index is None:
             index = IndexCache(self.objects, self.content.prefix).cached(commit)
             if index is None:
-                raise SyncRefused("BadRequest", INVALID_TOKEN)
+                raise SyncQueryError("BadRequest", INVALID_TOKEN)
             self._indexes[commit] = index
         return index
 
@@ -383,28 +366,6 @@ class HistorySync:
         head = self.objects.run("log", "-1", "--format=%ct", until).decode().strip()
         times[("", "")] = _iso(int(head or 0))
         return times
-
-
-def _filter(params: dict[str, str]) -> tuple[str, str | None, int]:
-    type_ = params.get("type", "all")
-    if type_ not in SYNC_TYPES:
-        allowed = ", ".join(SYNC_TYPES)
-        raise SyncRefused("BadRequest", f"Unknown type {type_!r}; use one of {allowed}.")
-    content_type = params.get("content_type")
-    if content_type is not None and type_ != "Entry":
-        raise SyncRefused("BadRequest", CONTENT_TYPE_NEEDS_ENTRY)
-    if content_type is not None and not is_safe_id(content_type):
-        raise SyncRefused("BadRequest", f"Unknown content type {content_type[:64]!r}.")
-    raw_limit = params.get("limit", str(DEFAULT_PAGE_LIMIT))
-    try:
-        limit = int(raw_limit)
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= MAX_PAGE_LIMIT:
-        raise SyncRefused(
-            "BadRequest", f"limit must be an integer from 1 to {MAX_PAGE_LIMIT}, not {raw_limit!r}."
-        )
-    return type_, content_type, limit
 
 
 def _is_key(value: list[Any]) -> bool:

@@ -39,10 +39,16 @@ from mirror.delivery.http import (
 from mirror.emulator.faults import Fault, FaultInjector, FaultPlan
 from mirror.emulator.space import SpaceDefinition, load_space
 from mirror.emulator.store import HOST_PLACEHOLDER, ContentStore, NotFound
-from mirror.emulator.sync import SyncQueryError, answer_sync
+from mirror.emulator.sync import answer_sync
 from mirror.emulator.tokens import SyncFilter
 from mirror.resources import sample_space_dir
-from mirror.wire import MANAGEMENT_MEDIA_TYPE, MAX_RESPONSE_BYTES, is_safe_id, parse_json
+from mirror.wire import (
+    MANAGEMENT_MEDIA_TYPE,
+    MAX_RESPONSE_BYTES,
+    SyncQueryError,
+    is_safe_id,
+    parse_json,
+)
 from mirror.wire import compact_json as _json
 
 _FILE_PATH = re.compile(r"^/files/([^/]+)/([^/]+)/([0-9a-f]{32})/([^/]+)$")
