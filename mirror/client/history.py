@@ -108,6 +108,24 @@ def _git_env() -> dict[str, str]:
     return {**env, "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
 
 
+def dirty_paths(top: Path, pathspecs: Sequence[str]) -> list[str]:
+    """Paths below `pathspecs` in the work tree at `top` that differ from HEAD, untracked
+    ones included. --no-optional-locks: looking must never write git's index."""
+    status = ["status", "--porcelain=v1", "-z", "--untracked-files=all"]
+    result = subprocess.run(
+        ["git", "--no-optional-locks", *status, "--", *pathspecs],
+        cwd=top,
+        env=_git_env(),
+        capture_output=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise MirrorError(f"git status failed: {detail[-1] if detail else result.returncode}")
+    out = result.stdout.decode("utf-8", "replace")
+    return [entry[3:] for entry in out.split("\0") if entry]
+
+
 def init_repository(folder: Path) -> git.Repo:
     """Make `folder` a repository of its own, even inside another work tree.
 
@@ -153,16 +171,7 @@ class History:
 
     def dirty_paths(self) -> list[str]:
         """Paths in the mirror's folders that differ from HEAD, untracked ones included."""
-        out = self._git(  # --no-optional-locks: status must not write the index
-            "--no-optional-locks",
-            "status",
-            "--porcelain=v1",
-            "-z",
-            "--untracked-files=all",
-            "--",
-            *self.managed,
-        )
-        return [entry[3:] for entry in out.split("\0") if entry]
+        return dirty_paths(self.top, self.managed)
 
     def packer(self, spool: Path) -> Packer:
         """A fast-import stream for one round's files (see mirror.client.packer)."""

@@ -11,9 +11,10 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from mirror.errors import MirrorError
+from mirror.wire import parse_json
 
 _FILE_MODES = ("100644", "100755")  # not links (120000) nor submodules
 _GIT_ENV_DROP = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY")
@@ -62,6 +63,16 @@ class GitObjects:
             batch.stdin.flush()
             found = _read_object(batch.stdout)
         return found[1] if found and found[0] == "blob" else None
+
+    def json(self, commit: str, path: str) -> Any:
+        """The JSON file `path` at `commit`, parsed; None if there is no such file."""
+        raw = self.blob(f"{commit}:{path}")
+        if raw is None:
+            return None
+        try:
+            return parse_json(raw)
+        except ValueError:
+            raise MirrorError(f"{path} at {commit[:10]} is not JSON") from None
 
     def blobs(self, object_ids: Sequence[str]) -> Iterator[bytes | None]:
         """The blobs `object_ids`, in order, streamed through one `cat-file --batch`:

@@ -22,7 +22,7 @@ from mirror.client.state import MirrorState
 from mirror.delivery.content import Item
 from mirror.delivery.index import IndexCache, RevisionIndex, lookup_values
 from mirror.delivery.objects import GitObjects
-from mirror.errors import InvalidData, MirrorError, UsageError
+from mirror.errors import InvalidData, UsageError
 from mirror.wire import is_safe_id, parse_json
 
 LOCALE_CODE = re.compile(r"^[A-Za-z0-9_-]{1,35}$")  # as asset file folders are named
@@ -116,14 +116,7 @@ class RevisionContent:
         self.close()
 
     def _json(self, relative: str) -> Any:
-        raw = self.objects.blob(f"{self.commit}:{self.prefix}{relative}")
-        if raw is None:
-            return None
-        try:
-            return parse_json(raw)
-        except ValueError:
-            where = f"{self.prefix}{relative} at {self.commit[:10]}"
-            raise MirrorError(f"{where} is not JSON") from None
+        return self.objects.json(self.commit, self.prefix + relative)
 
     # -- Content ---------------------------------------------------------------------
 

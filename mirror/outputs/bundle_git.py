@@ -14,8 +14,7 @@ from typing import Any
 from mirror.client import tree as paths
 from mirror.client.state import MirrorState
 from mirror.delivery.revision import locate
-from mirror.errors import MirrorError, MirrorStateError, UsageError
-from mirror.wire import parse_json
+from mirror.errors import MirrorStateError, UsageError
 
 READ = (paths.ENTRIES, paths.ASSETS, paths.CONTENT_TYPES, paths.LOCALES)
 _FILE_MODES = ("100644", "100755")
@@ -78,15 +77,7 @@ class MirrorAtHead:
         self.objects.close()
 
     def json(self, relative: str) -> Any:
-        raw = self.objects.blob(f"{self.commit}:{self.prefix}{relative}")
-        if raw is None:
-            return None
-        try:
-            return parse_json(raw)
-        except ValueError:
-            raise MirrorError(
-                f"{self.prefix}{relative} at {self.commit[:10]} is not JSON"
-            ) from None
+        return self.objects.json(self.commit, self.prefix + relative)
 
     def state(self) -> MirrorState:
         raw = self.objects.blob(f"{self.commit}:{self.prefix}{paths.STATE}")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mirror.client import history
 from mirror.client import tree as paths
 from mirror.wire import canonical_json, parse_json
 
@@ -71,17 +72,7 @@ def revision_of(directory: Path) -> Revision:
 
 def dirty_paths(revision: Revision) -> list[str]:
     """The mirror's files that differ from HEAD (untracked ones included)."""
-    out = _git(
-        revision.top,
-        "--no-optional-locks",
-        "status",
-        "--porcelain=v1",
-        "-z",
-        "--untracked-files=all",
-        "--",
-        *(revision.prefix + name for name in paths.MANAGED),
-    ).stdout.decode("utf-8", "replace")
-    return [entry[3:] for entry in out.split("\0") if entry]
+    return history.dirty_paths(revision.top, [revision.prefix + n for n in paths.MANAGED])
 
 
 def changes_since(revision: Revision, old: str) -> Changes:
