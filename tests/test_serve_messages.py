@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -61,3 +62,16 @@ def test_the_emulator_refuses_a_round_its_space_lacks() -> None:
         Emulator(EmulatorConfig(round=5))
     with Emulator(EmulatorConfig(round=4)) as last:
         assert last.store.round == 4
+
+
+def test_sigterm_stops_serve_cleanly_with_exit_0() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mirror", "serve", "--port", "0", "--json", "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    process.stdout.readline()  # serving
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0, process.stderr.read() if process.stderr else ""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 from mirror.cli.options import FolderPath, not_empty
-from mirror.cli.support import run_guarded
+from mirror.cli.support import install_sigterm, run_guarded
 from mirror.errors import MirrorError, UsageError, exit_codes_help
 
 if TYPE_CHECKING:
@@ -183,6 +183,8 @@ def serve(
         'http://127.0.0.1:8000/spaces/wayfarer/environments/master/sync?initial=true'
     """
     from mirror.emulator import EmulatorConfig
+
+    install_sigterm()  # a cancelled job or `kill` stops it as Ctrl-C does: exit 0
     from mirror.emulator.faults import FaultPlan
     from mirror.emulator.synthetic import SyntheticSpace
 
