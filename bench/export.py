@@ -7,8 +7,9 @@ The mirror is the one bench/scale.py builds (a synthetic space served by `mirror
 size) is copied instead of synced anew. Timed, each as its own process (start-up
 included), with its peak RSS: a full export of one locale with links to depth 1 into
 an empty OUT; then, for each round of 100 random changes made through the emulator's
-write API and synced, the incremental export of the same OUT, and a full export
-(--full) for comparison. Figures only: nothing here asserts.
+write API and synced, the incremental export of the same OUT, and full exports
+(--full) for comparison: one rendered by a worker process per core (the default),
+one by a single process (--jobs 1), alternated. Figures only: nothing here asserts.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def timed_export(folder: Path, out: Path, *extra: str) -> Run:
 def report(name: str, runs: list[Run]) -> str:
     seconds = statistics.median(r.seconds for r in runs)
     rss = max(r.rss_mb for r in runs)
-    return f"| {name} | {len(runs)} | {seconds:.2f} | {rss:.0f} |"
+    together = max(r.with_workers_mb for r in runs)
+    return f"| {name} | {len(runs)} | {seconds:.2f} | {rss:.0f} | {together:.0f} |"
 
 
 def main() -> None:
@@ -58,10 +60,13 @@ def main() -> None:
         else:
             measure(mirror_command(server, folder), env)
         out = work / "out"
-        lines = ["| export, one locale, depth 1 | runs | wall s (median) | peak RSS MB |"]
-        lines.append("| --- | --- | --- | --- |")
+        lines = [
+            "| export, one locale, depth 1 | runs | wall s (median) | peak RSS MB "
+            "| with workers (PSS), MB |"
+        ]
+        lines.append("| --- | --- | --- | --- | --- |")
         lines.append(report("full, empty OUT", [timed_export(folder, out)]))
-        incremental, full = [], []
+        incremental, full, serial = [], [], []
         for number in range(1, args.rounds + 1):
             changed = server.apply_round(number)
             measure(mirror_command(server, folder), env)
@@ -70,9 +75,20 @@ def main() -> None:
             body = json.loads(manifest.read_text())
             written = len(body["locales"]["en-US"]["written"])
             print(f"round {number}: {changed} changes, mode {body['mode']}, {written} files")
-            full.append(timed_export(folder, work / f"full-{number}", "--full"))
+            # one worker process per core (the default), and one process: alternated
+            pair = [(full, ()), (serial, ("--jobs", "1"))]
+            for runs, extra in pair if number % 2 else reversed(pair):
+                target = work / f"full-{number}-{len(extra)}"
+                runs.append(timed_export(folder, target, "--full", *extra))
+                shutil.rmtree(target)
         lines.append(report("incremental, after a 100-change round", incremental))
         lines.append(report("full (--full), same commit, empty OUT", full))
+        lines.append(report("full (--full --jobs 1), same commit, empty OUT", serial))
+        best = min(r.seconds for r in full), min(r.seconds for r in serial)
+        print(
+            f"full export, best of each: {best[0]:.2f} s with a worker per core, "
+            f"{best[1]:.2f} s in one process (ratio {best[1] / best[0]:.2f})"
+        )
         print("\n".join(lines))
     finally:
         server.stop()

@@ -49,6 +49,7 @@ class Run:
     rss_mb: float
     git_mb: float | None = None
     returncode: int = 0
+    with_workers_mb: float = 0.0  # peak of the RSS summed over it and its child processes
 
 
 @dataclass
@@ -67,24 +68,50 @@ def measure(command: list[str], env: dict[str, str] | None = None, check: bool =
     The peak is the process's own VmHWM, read from /proc until it exits (it starts
     anew at exec). wait4's ru_maxrss would also count the memory of the parent
     that forked it, which is large when the parent is a test holding an emulator.
+    Processes it forks (export's workers) are sampled too: their proportional set
+    size (PSS: each page shared by n processes counts 1/n in each), summed with its
+    own, gives `with_workers_mb`, the memory the whole command holds.
     """
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
-    status_file = Path(f"/proc/{process.pid}/status")
+    peak = together = 0
     while process.poll() is None:
-        try:
-            for line in status_file.read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]))
-        except (OSError, ValueError):
-            pass
+        peak = max(peak, _status_kb(process.pid, "VmHWM:"))
+        children = _children(process.pid)
+        together = max(together, sum(_pss_kb(pid) for pid in [process.pid, *children]))
         time.sleep(0.005)
     seconds = time.perf_counter() - started
     if check and process.returncode != 0:
         error = process.stderr.read().decode() if process.stderr else ""
         raise SystemExit(f"{command[0]} failed ({process.returncode}): {error[-2000:]}")
-    return Run(seconds, peak / 1024, returncode=process.returncode)
+    return Run(seconds, peak / 1024, returncode=process.returncode, with_workers_mb=together / 1024)
+
+
+def _status_kb(pid: int, key: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (OSError, ValueError):
+        return []
 
 
 def git_size_mb(folder: Path) -> float:

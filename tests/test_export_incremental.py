@@ -138,7 +138,8 @@ def test_incremental_exports_match_full_exports_byte_for_byte(
         manifest = tmp_path / f"manifest-{number}.json"
         _export(source, incremental, *options, "--copy-assets", "--manifest", str(manifest))
         full = tmp_path / f"full-{number}"
-        _export(source, full, *options, "--copy-assets")
+        jobs = "3" if number % 2 else "1"  # rendered by worker processes, or in-process
+        _export(source, full, *options, "--copy-assets", "--jobs", jobs)
         assert _exported(incremental) == _exported(full), (number, kinds)
         mode = json.loads(manifest.read_text())["mode"]
         modes.append(mode)
@@ -146,6 +147,24 @@ def test_incremental_exports_match_full_exports_byte_for_byte(
         if not kinds & {"locale", "type"}:
             assert mode == "incremental", (number, kinds)
     assert "incremental" in modes
+
+
+def test_worker_processes_write_what_one_process_writes(round0: Emulator, tmp_path: Path) -> None:
+    source = tmp_path / "m"
+    sync_json(round0, source)
+    outs = {}
+    for jobs in ("1", "2", "5"):
+        outs[jobs] = tmp_path / f"out-{jobs}"
+        result = _export(
+            source, outs[jobs], "--locale", "all", "--resolve-links", "2", "--jobs", jobs
+        )
+        assert "exported" in result.stdout
+    expected = files_of(outs["1"])
+    assert len(expected) > 50
+    for jobs in ("2", "5"):
+        assert files_of(outs[jobs]) == expected  # the link index too: the same writes, in order
+    update = _export(source, outs["2"], "--locale", "all", "--resolve-links", "2")
+    assert "updated" in update.stdout  # and an export by workers is a base for updates
 
 
 def test_an_entry_reaching_a_changed_entry_within_the_depth_is_rewritten(

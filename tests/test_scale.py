@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,3 +78,42 @@ def test_a_delta_at_10k_touches_only_what_changed(big: Emulator, tmp_path: Path)
     changed = git(folder, "show", "--no-renames", "--name-only", "--format=", "HEAD").split()
     assert len(changed) == 101  # 100 changes to 100 distinct items, and mirror.json
     assert git(folder, "status", "--porcelain") == ""
+
+
+def _processes_naming(text: str) -> list[int]:
+    """Processes whose command line holds `text` (forked workers share their parent's)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and text in (proc / "cmdline").read_text(errors="replace"):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_a_cancelled_export_stops_its_workers_and_leaves_out(big: Emulator, tmp_path: Path) -> None:
+    """SIGTERM (a cancelled CI job) while worker processes render a full export."""
+    folder, out = tmp_path / "m", tmp_path / "site-out"
+    assert _run(big, folder)[0] == 0
+    out.mkdir()
+    (out / "keep.txt").write_text("mine\n")
+    command = [sys.executable, "-m", "mirror", "export", str(folder), str(out)]
+    export = subprocess.Popen(
+        [*command, "--locale", "all", "--resolve-links", "2", "--jobs", "2"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    staging = out / ".en-US.partial"
+    for _ in range(600):  # until the workers have written a few hundred files
+        if staging.is_dir() and sum(1 for _ in staging.rglob("*.json")) > 300:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the export never started writing")
+    export.send_signal(signal.SIGTERM)
+    _, stderr = export.communicate(timeout=60)
+    assert export.returncode == 130, stderr
+    assert stderr.strip() == "Error: interrupted; OUT is left as it was"
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    assert _processes_naming(str(out)) == []

@@ -681,6 +681,7 @@ def test_an_export_onto_a_full_disk_names_the_file_and_leaves_out(tmp_path: Path
         _fill(disk, 0)
         for args in (
             ["export", str(directory), str(out), "--locale", "all"],
+            ["export", str(directory), str(out), "--locale", "all", "--jobs", "2"],  # workers
             ["bundle", str(directory), str(out / "seed.sqlite")],
         ):
             result = _run(*args)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from mirror.cli.options import FolderPath
-from mirror.cli.support import run_guarded
+from mirror.cli.support import install_sigterm, run_guarded
 from mirror.errors import exit_codes_help
 
 if TYPE_CHECKING:
@@ -18,6 +18,7 @@ _OUTPUT_MEANINGS = {
     "c1": "any other error (OUT not writable, disk full, I/O error, ...); OUT is left as it was",
     "c5": "the mirror holds something that cannot be exported",
     "c6": "a symbolic link in the mirror's folders, or in OUT where writing would go through it",
+    "c130": "interrupted (Ctrl-C or SIGTERM); OUT is left as it was",
 }
 EXPORT_EXIT_CODES = exit_codes_help(
     0,
@@ -25,6 +26,7 @@ EXPORT_EXIT_CODES = exit_codes_help(
     2,
     5,
     6,
+    130,
     c2="usage error (bad option or argument, unknown locale or content type, DIRECTORY is "
     "not a mirror, OUT unusable or overlapping the mirror); nothing was written",
     **{
@@ -38,6 +40,7 @@ BUNDLE_EXIT_CODES = exit_codes_help(
     1,
     2,
     6,
+    130,
     c2="usage error (bad option or argument, DIRECTORY is not a mirror or has no sync token, "
     "OUT unusable or overlapping the mirror); nothing was written",
     **_OUTPUT_MEANINGS,
@@ -80,6 +83,11 @@ BUNDLE_EXIT_CODES = exit_codes_help(
 )
 @click.option("--full", is_flag=True, help="Rewrite everything, even when OUT could be updated.")
 @click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    help="Processes rendering a full export (default: one per core, for 4,000 entries or more).",
+)
+@click.option(
     "--manifest",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to this file the files written and removed per locale, and their entries.",
@@ -95,6 +103,7 @@ def export(
     index_fields: tuple[str, ...],
     copy_assets: bool,
     full: bool,
+    jobs: int | None,
     manifest: Path | None,
     as_json: bool,
     verbose: bool,
@@ -121,6 +130,7 @@ def export(
     from mirror.outputs.export import export as run_export
 
     wanted = ["all"] if "all" in locales else list(locales)
+    install_sigterm()  # a cancelled CI job: OUT left as it was, exit 130
     report = run_guarded(
         lambda: run_export(
             directory,
@@ -131,8 +141,10 @@ def export(
             index_fields=list(index_fields),
             copy_assets=copy_assets,
             full=full,
+            jobs=jobs,
         ),
         verbose,
+        left="OUT is left as it was",
     )
     if report.reason and not full:
         click.echo(f"full export: {report.reason}", err=True)
@@ -214,7 +226,8 @@ def bundle(
             raise UsageError("--include-files is for the SQLite format; sync-pages holds files")
         return bundle_sync_pages(directory, out)
 
-    report = run_guarded(make, verbose)
+    install_sigterm()
+    report = run_guarded(make, verbose, left="OUT is left as it was")
     if report.note:
         click.echo(report.note, err=True)
     click.echo(

@@ -21,12 +21,14 @@ def run_guarded(
     verbose: bool = False,
     secrets: Iterable[str] = (),
     as_json: bool = False,
+    left: str = "the mirror is as at its last commit",
 ) -> T:
     """Run `action`; turn any failure into `Error: ...` on stderr and its exit code.
 
     Every secret is blanked out of what is printed, including tracebacks. With
     `as_json`, stdout also gets one object, {"status": "error", "exit_code": N,
     "error": "..."}, so that a CI report is never empty when it is needed most.
+    `left` says, after an interruption, what state things are in.
     """
     fail = _Failure(verbose, list(secrets), as_json)
     try:
@@ -34,7 +36,7 @@ def run_guarded(
     except MirrorError as error:
         fail(str(error), error.exit_code)
     except KeyboardInterrupt:
-        fail("interrupted; the mirror is as at its last commit", EXIT_INTERRUPTED)
+        fail(f"interrupted; {left}", EXIT_INTERRUPTED)
     except OSError as error:
         where = f" ({error.filename})" if error.filename else ""
         fail(f"{error.strerror or error}{where}", EXIT_ERROR)

@@ -172,6 +172,7 @@ def export(
     index_fields: list[str] | None = None,
     copy_assets: bool = False,
     full: bool = False,
+    jobs: int | None = None,
 ) -> ExportReport:
     """Bring OUT up to the mirror's HEAD: incrementally when OUT holds an export of an
     ancestor commit made with the same options, otherwise in full. Everything is
@@ -198,7 +199,7 @@ def export(
             return update_export(mirror, out, options, revision, _recorded_commit(out, options))
         except FullExport as why:
             reason = str(why)
-    report = write_full(mirror, reader or Reader(mirror.tree), out, options, revision)
+    report = write_full(mirror, reader or Reader(mirror.tree), out, options, revision, jobs)
     report.reason = reason
     return report
 

@@ -22,6 +22,7 @@ _MISSING = object()
 _READ = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
 _SCALARS = {str, int, float, bool, type(None)}
 _LOOPBACK = ("localhost", "127.", "[::1]")
+_ASSETS_KEPT = 20_000
 
 
 class Reader:
@@ -30,7 +31,7 @@ class Reader:
     def __init__(
         self,
         tree: MirrorTree,
-        cache_size: int = 2_000,
+        cache_size: int = 200,
         content_type_of: Mapping[str, str] | None = None,
     ) -> None:
         self.tree = tree
@@ -162,6 +163,9 @@ class Flattener:
         self.default = next((loc["code"] for loc in locales if loc.get("default")), locale)
         self.chain = fallback_chain(fallback, locale)
         self._default_only = [self.default]
+        # An asset's object depends on nothing but the asset: many entries link the same
+        # few images, so each is made once (bounded, like the Reader's cache).
+        self._assets: dict[str, dict[str, Any]] = {}
         self.localized = {
             ct_id: {f["id"]: bool(f.get("localized", True)) for f in ct.get("fields", [])}
             for ct_id, ct in content_types.items()
@@ -257,14 +261,25 @@ class Flattener:
         if depth <= 0 or not isinstance(target_id, str) or target_id in stack:
             return stub
         if kind == "Asset":
-            asset = self.reader.asset(target_id)
-            return {**stub, "missing": True} if asset is None else self.asset(asset)
+            return self._linked_asset(target_id, stub)
         if kind == "Entry":
             entry = self.reader.entry(target_id)
             if entry is None:
                 return {**stub, "missing": True}
             return self.entry(entry, depth - 1, stack)
         return stub
+
+    def _linked_asset(self, asset_id: str, stub: dict[str, Any]) -> dict[str, Any]:
+        found = self._assets.get(asset_id)
+        if found is None:
+            asset = self.reader.asset(asset_id)
+            if asset is None:
+                return {**stub, "missing": True}
+            found = self.asset(asset)
+            if len(self._assets) >= _ASSETS_KEPT:
+                self._assets.clear()
+            self._assets[asset_id] = found
+        return found
 
     def _rich_text(
         self, node: dict[str, Any], depth: int, stack: tuple[str, ...]

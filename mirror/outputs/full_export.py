@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 import shutil
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from pathlib import Path
+from typing import Any
 
-from mirror.client.tree import write_all
 from mirror.errors import InvalidData
 from mirror.outputs.export import (
     ASSETS,
@@ -26,10 +26,9 @@ from mirror.outputs.export import (
 )
 from mirror.outputs.flatten import Flattener, Reader
 from mirror.outputs.incremental import BESIDE, LINKS, RECORD, LinkIndex, Revision, record_bytes
+from mirror.outputs.render import render_entries, write_new
 from mirror.outputs.staging import Staging, remove, writing
 from mirror.wire import canonical_json
-
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def write_full(
@@ -38,6 +37,7 @@ def write_full(
     out: Path,
     options: ExportOptions,
     revision: Revision | None,
+    jobs: int | None = None,
 ) -> ExportReport:
     if ASSETS in reader.content_types():
         raise InvalidData(f"content type {ASSETS!r} collides with the assets' folder; not exported")
@@ -55,8 +55,7 @@ def write_full(
             flattener = mirror.flattener(reader, code, options)
             changes = report.changes[code] = LocaleChanges()
             noting = index if number == 0 else None  # links are the same in every locale
-            for content_type in chosen:
-                _write_type(mirror, flattener, staging.new, content_type, options, changes, noting)
+            _write_entries(mirror, flattener, staging.new, chosen, options, changes, noting, jobs)
             if options.content_types is None:
                 _write_assets(mirror, reader, flattener, staging.new, changes)
             report.entries += len(changes.entries)
@@ -83,32 +82,43 @@ def _index_the_rest(reader: Reader, chosen: list[str], index: LinkIndex) -> None
                 index.add(entry_id, content_type, entry_links(item))
 
 
-def _write_type(
+def _write_entries(
     mirror: Mirror,
     flattener: Flattener,
     folder: Path,
-    content_type: str,
+    chosen: list[str],
     options: ExportOptions,
     changes: LocaleChanges,
     index: LinkIndex | None,
+    jobs: int | None,
 ) -> None:
-    """A content type's entry files and its index; with `index`, their links noted."""
-    code, reader = flattener.locale, flattener.reader
-    (folder / content_type).mkdir(parents=True, exist_ok=True)
-    rows = []
-    for entry_id in reader.entry_ids(content_type):
-        item = reader.entry(entry_id)
-        if item is None:
-            continue
-        if index is not None:
-            index.add(entry_id, content_type, entry_links(item))
-        flat = flattener.entry(item, flattener.depth, ())
-        _write_new(folder / content_type / f"{entry_id}.json", canonical_json(flat))
-        rows.append(mirror.index_row(flat, content_type, options))
-        changes.written.append(f"{code}/{content_type}/{entry_id}.json")
-        changes.entries.add(entry_id)
+    """The chosen content types' entry files and their indexes; with `index`, their
+    links noted."""
+    code = flattener.locale
+    pending = list(reversed(chosen))  # entries come in content type order
+    rows: list[dict[str, Any]] = []
+    rendered = render_entries(mirror, flattener, folder, chosen, options, index is not None, jobs)
+    with closing(rendered):  # on any failure, its workers stop before staging is cleared
+        for done in rendered:
+            while done.content_type != pending[-1]:
+                _write_index(folder, code, pending.pop(), rows, changes)  # that type is complete
+            if index is not None:
+                index.add(done.entry_id, done.content_type, done.links)
+            rows.append(done.row)
+            changes.written.append(f"{code}/{done.content_type}/{done.entry_id}.json")
+            changes.entries.add(done.entry_id)
+    while pending:
+        _write_index(folder, code, pending.pop(), rows, changes)
+
+
+def _write_index(
+    folder: Path, code: str, content_type: str, rows: list[dict[str, Any]], changes: LocaleChanges
+) -> None:
+    """A content type's index, from the rows of its entries (then forgotten: one type's
+    rows at a time are held)."""
     (folder / f"{content_type}.index.json").write_bytes(canonical_json(rows))
     changes.written.append(f"{code}/{content_type}.index.json")
+    rows.clear()
 
 
 def _write_assets(
@@ -119,19 +129,9 @@ def _write_assets(
         item = reader.asset(asset_id)
         if item is not None:
             data = canonical_json(flattener.asset(item))
-            _write_new(folder / ASSETS / f"{asset_id}.json", data)
+            write_new(folder / ASSETS / f"{asset_id}.json", data)
             changes.written.append(f"{flattener.locale}/{ASSETS}/{asset_id}.json")
             changes.assets.add(asset_id)
-
-
-def _write_new(path: Path, data: bytes) -> None:
-    """A new file in a staging folder (faster than Path.write_bytes, which this does
-    100,000 times in a large export)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o666)
-    try:
-        write_all(fd, data)
-    finally:
-        os.close(fd)
 
 
 def _copy_files(mirror: Mirror, target: Path) -> None:
