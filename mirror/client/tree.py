@@ -14,6 +14,7 @@ import errno
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from mirror.errors import InvalidData, MirrorStateError, storage_failed
@@ -48,6 +49,38 @@ def asset_path(asset_id: object) -> str:
 
 def content_type_path(content_type: object) -> str:
     return f"{CONTENT_TYPES}/{_component(content_type, 'content type id')}.json"
+
+
+@dataclass(frozen=True)
+class Place:
+    """What a mirror path holds: `kind` is entry, asset, file (a downloaded asset
+    file), content_type or locales."""
+
+    kind: str
+    item_id: str = ""
+    content_type: str = ""  # an entry's
+    locale: str = ""  # a file's
+    name: str = ""  # a file's
+
+
+def place_of(path: str) -> Place | None:
+    """The one reading of mirror-relative paths (the inverse of entry_path and the
+    others): entries/<type>/<id>.json, assets/<id>.json, assets/files/<id>/<locale>/
+    <name>, content_types/<id>.json, locales.json. None for anything else, and for an
+    id that could not have been written (is_safe_id)."""
+    parts = path.split("/")
+    stem = parts[-1].removesuffix(".json") if parts[-1].endswith(".json") else ""
+    if parts[0] == ENTRIES and len(parts) == 3 and is_safe_id(stem) and is_safe_id(parts[1]):
+        return Place("entry", stem, content_type=parts[1])
+    if parts[0] == ASSETS and len(parts) == 2 and is_safe_id(stem):
+        return Place("asset", stem)
+    if parts[0] == ASSETS and len(parts) == 5 and parts[1] == "files" and is_safe_id(parts[2]):
+        return Place("file", parts[2], locale=parts[3], name=parts[4])
+    if parts[0] == CONTENT_TYPES and len(parts) == 2 and is_safe_id(stem):
+        return Place("content_type", stem)
+    if path == LOCALES:
+        return Place("locales")
+    return None
 
 
 def write_all(fd: int, data: bytes) -> None:

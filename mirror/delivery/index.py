@@ -31,9 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from mirror.client.guard import mirror_key
+from mirror.client.tree import place_of
 from mirror.delivery.objects import GitObjects
 from mirror.errors import MirrorError
-from mirror.wire import compact_json, is_safe_id, parse_json
+from mirror.wire import compact_json, parse_json
 
 FORMAT = "1"
 KEEP = 4  # cached indexes kept per mirror, newest first (by last use)
@@ -80,16 +81,12 @@ class ItemPath:
 
 def item_path(relative: str) -> ItemPath | None:
     """The item a mirror path holds: entries/<type>/<id>.json or assets/<id>.json."""
-    parts = relative.split("/")
-    if len(parts) == 3 and parts[0] == "entries" and parts[2].endswith(".json"):
-        entry_id = parts[2].removesuffix(".json")
-        if is_safe_id(parts[1]) and is_safe_id(entry_id):
-            return ItemPath("Entry", entry_id, parts[1])
-    if len(parts) == 2 and parts[0] == "assets" and parts[1].endswith(".json"):
-        asset_id = parts[1].removesuffix(".json")
-        if is_safe_id(asset_id):
-            return ItemPath("Asset", asset_id, None)
-    return None
+    place = place_of(relative)
+    if place is None or place.kind not in ("entry", "asset"):
+        return None
+    if place.kind == "entry":
+        return ItemPath("Entry", place.item_id, place.content_type)
+    return ItemPath("Asset", place.item_id, None)
 
 
 def parse_item(where: ItemPath, raw: bytes) -> dict[str, Any] | None:

@@ -16,8 +16,9 @@ from typing import Any, BinaryIO
 
 from mirror.client import tree as paths
 from mirror.client.state import MirrorState
+from mirror.client.tree import Place, place_of
 from mirror.errors import MirrorError
-from mirror.outputs.bundle_git import Change, MirrorAtHead, Place, place_of
+from mirror.outputs.bundle_git import Change, MirrorAtHead
 from mirror.outputs.bundle_sqlite import SCHEMA, SCHEMA_VERSION, BundleTables, read_stamp
 from mirror.wire import parse_json
 

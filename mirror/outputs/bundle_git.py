@@ -30,34 +30,6 @@ class Change:
     blob: str | None
 
 
-@dataclass(frozen=True)
-class Place:
-    """What a mirror path holds: `kind` entry, asset, file, content_type or locales."""
-
-    kind: str
-    item_id: str = ""
-    locale: str = ""
-    name: str = ""
-
-
-def place_of(path: str) -> Place | None:
-    """entries/<type>/<id>.json, assets/<id>.json, assets/files/<id>/<locale>/<name>,
-    content_types/<id>.json, locales.json; None for anything else."""
-    parts = path.split("/")
-    json_id = parts[-1].removesuffix(".json") if parts[-1].endswith(".json") else ""
-    if parts[0] == paths.ENTRIES and len(parts) == 3 and json_id:
-        return Place("entry", json_id)
-    if parts[0] == paths.ASSETS and len(parts) == 2 and json_id:
-        return Place("asset", json_id)
-    if parts[0] == paths.ASSETS and len(parts) == 5 and parts[1] == "files":
-        return Place("file", parts[2], parts[3], parts[4])
-    if parts[0] == paths.CONTENT_TYPES and len(parts) == 2 and json_id:
-        return Place("content_type", json_id)
-    if path == paths.LOCALES:
-        return Place("locales")
-    return None
-
-
 class MirrorAtHead:
     """`with MirrorAtHead(directory) as mirror:` the mirror as its HEAD commit holds it."""
 

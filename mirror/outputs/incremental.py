@@ -102,17 +102,20 @@ def changes_since(revision: Revision, old: str) -> Changes:
 
 
 def _classify(path: str, changes: Changes) -> None:
-    parts = path.split("/")
-    if parts[0] == paths.CONTENT_TYPES:
+    place = paths.place_of(path)
+    kind = place.kind if place else None
+    if kind == "content_type" or path.startswith(paths.CONTENT_TYPES + "/"):
         raise FullExport(f"a content type changed ({path})")
-    if path == paths.LOCALES:
+    if kind == "locales":
         raise FullExport("the space's locales changed")
-    if parts[0] == paths.ENTRIES and len(parts) == 3 and parts[2].endswith(".json"):
-        changes.entries.add((parts[1], parts[2].removesuffix(".json")))
-    elif parts[0] == paths.ASSETS and len(parts) == 2 and parts[1].endswith(".json"):
-        changes.assets.add(parts[1].removesuffix(".json"))
-    elif parts[0] == paths.ASSETS and len(parts) > 3 and parts[1] == "files":
-        changes.asset_files.add(parts[2])
+    if place is None:
+        return
+    if kind == "entry":
+        changes.entries.add((place.content_type, place.item_id))
+    elif kind == "asset":
+        changes.assets.add(place.item_id)
+    elif kind == "file":
+        changes.asset_files.add(place.item_id)
 
 
 def read_record(out: Path) -> dict[str, Any] | None:
