@@ -12,7 +12,6 @@ import os
 import shutil
 from contextlib import ExitStack, closing
 from pathlib import Path
-from typing import Any
 
 from mirror.errors import InvalidData
 from mirror.outputs.export import (
@@ -26,7 +25,7 @@ from mirror.outputs.export import (
 )
 from mirror.outputs.flatten import Flattener, Reader
 from mirror.outputs.incremental import BESIDE, LINKS, RECORD, LinkIndex, Revision, record_bytes
-from mirror.outputs.render import render_entries, write_new
+from mirror.outputs.render import index_bytes, render_entries, write_new
 from mirror.outputs.staging import Staging, remove, writing
 from mirror.wire import canonical_json
 
@@ -96,7 +95,7 @@ def _write_entries(
     links noted."""
     code = flattener.locale
     pending = list(reversed(chosen))  # entries come in content type order
-    rows: list[dict[str, Any]] = []
+    rows: list[bytes] = []
     rendered = render_entries(mirror, flattener, folder, chosen, options, index is not None, jobs)
     with closing(rendered):  # on any failure, its workers stop before staging is cleared
         for done in rendered:
@@ -112,11 +111,11 @@ def _write_entries(
 
 
 def _write_index(
-    folder: Path, code: str, content_type: str, rows: list[dict[str, Any]], changes: LocaleChanges
+    folder: Path, code: str, content_type: str, rows: list[bytes], changes: LocaleChanges
 ) -> None:
     """A content type's index, from the rows of its entries (then forgotten: one type's
     rows at a time are held)."""
-    (folder / f"{content_type}.index.json").write_bytes(canonical_json(rows))
+    (folder / f"{content_type}.index.json").write_bytes(index_bytes(rows))
     changes.written.append(f"{code}/{content_type}.index.json")
     rows.clear()
 

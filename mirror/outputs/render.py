@@ -23,7 +23,6 @@ import signal
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from mirror.client.tree import write_all
 from mirror.outputs.export import ExportOptions, Mirror, entry_links
@@ -41,7 +40,7 @@ class Rendered:
 
     content_type: str
     entry_id: str
-    row: dict[str, Any]
+    row: bytes  # the entry's row of its type's index, as index_bytes takes it
     links: list[tuple[str, str]]
 
 
@@ -139,8 +138,15 @@ def _render(job: _Job, work: list[tuple[str, str]]) -> Iterator[Rendered]:
         flat = flattener.entry(item, flattener.depth, ())
         write_new(job.folder / content_type / f"{entry_id}.json", canonical_json(flat))
         links = entry_links(item) if job.with_links else []
-        row = job.mirror.index_row(flat, content_type, job.options)
-        yield Rendered(content_type, entry_id, row, links)
+        row = canonical_json(job.mirror.index_row(flat, content_type, job.options))
+        yield Rendered(content_type, entry_id, b"  " + row[:-1].replace(b"\n", b"\n  "), links)
+
+
+def index_bytes(rows: list[bytes]) -> bytes:
+    """canonical_json of the list of rows, from each row's own canonical JSON indented
+    one level (a JSON text holds no raw newline but between its tokens): the parent
+    holds 100,000 rows as bytes rather than as objects."""
+    return b"[\n" + b",\n".join(rows) + b"\n]\n" if rows else b"[]\n"
 
 
 def write_new(path: Path, data: bytes) -> None:
