@@ -298,7 +298,7 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path.startswith("/files/"):
             # Public, as Contentful's asset CDN is: pages load them with <img src>, which
             # sends no token. They are the published files the answers link to anyway.
-            return served.files.answer(url.path)
+            return served.files.answer(url.path, pairs)
         expected = self.server.mirror.config.access_token
         if expected and not same_token(
             offered_token(self.headers.get("Authorization"), pairs), expected
