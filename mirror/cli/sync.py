@@ -60,6 +60,13 @@ DEMO_EXIT_CODES = exit_codes_help(0, 1, 2, 130, c2="DIRECTORY is not new or empt
     "is fetched, rebased and tried again.",
 )
 @click.option(
+    "--branch",
+    callback=not_empty,
+    metavar="NAME",
+    help="Commit the round on branch NAME, kept rebased on the branch checked out, which "
+    "does not change at all (files, index, HEAD); with --push, push NAME.",
+)
+@click.option(
     "--download-assets/--no-download-assets",
     default=None,
     help="Keep every asset's file, per locale, in assets/files/ (remembered). Switching it "
@@ -100,6 +107,7 @@ def sync(
     dry_run: bool,
     force: bool,
     push: str | None,
+    branch: str | None,
     download_assets: bool | None,
     author: str | None,
     retries: int,
@@ -115,11 +123,17 @@ def sync(
     token stored in DIRECTORY/mirror.json. Space, environment, base URL, filters
     and limit are remembered; the access token never is.
 
+    With --branch NAME the round is committed on NAME instead, in a private work
+    tree: NAME starts from the newer of its own last round and the current
+    branch's, is created from the current branch when missing, and is kept rebased
+    on it, so a pull request from NAME applies cleanly.
+
     \b
     Example:
       export CONTENTFUL_SPACE_ID=abc123 CONTENTFUL_ACCESS_TOKEN=...
       mirror sync ./content
       git -C ./content log --stat
+      mirror sync ./content --branch content/sync --push   # for review in a pull request
     """
     from mirror.client.source import RetryPolicy
     from mirror.client.sync import SyncOptions, run_sync
@@ -140,6 +154,7 @@ def sync(
         force=force,
         download_assets=download_assets,
         push=push,
+        branch=branch,
         author=author,
         retry=RetryPolicy(retries=retries, timeout=timeout, notice=_notice),
         progress=progress.update if progress else None,
@@ -161,20 +176,22 @@ def _notice(message: str) -> None:
 
 def _print_report(report: Any) -> None:
     where = f"{report.space}/{report.environment}"
+    on = f" on {report.branch}" if report.branch else ""
     counts = f"+{report.added} ~{report.changed} -{report.deleted}"
     items, pages = plural(report.items, "item"), plural(report.pages, "page")
     if report.status == "up-to-date":
         pushed = "; pushed" if report.pushed else ""
-        click.echo(f"{where} is up to date (round {report.round}, {items} checked{pushed})")
+        at = f", {report.branch} at {report.commit[:10]}" if report.branch else ""
+        click.echo(f"{where} is up to date{on} (round {report.round}, {items} checked{at}{pushed})")
     elif report.status == "dry-run":
         would = f"round {report.round} would change {counts}" if report.details else "no change"
-        click.echo(f"dry run: {where}: {would} ({items} fetched)")
+        click.echo(f"dry run: {where}{on}: {would} ({items} fetched)")
         for line in report.details:
             click.echo(f"  {line}")
     else:
         pushed = ", pushed" if report.pushed else ""
         click.echo(
-            f"synced {where} round {report.round}: {counts} in {report.seconds:.1f}s "
+            f"synced {where} round {report.round}{on}: {counts} in {report.seconds:.1f}s "
             f"({items}, {pages}, commit {report.commit[:10]}{pushed})"
         )
 

@@ -26,11 +26,14 @@ class RoundGuard:
     """`with RoundGuard(git_dir, prefix) as guard:` holds the mirror's lock.
 
     The lock is an flock: the kernel releases it when its process dies, so a
-    killed run never leaves a stale lock behind.
+    killed run never leaves a stale lock behind. `area` names a lock, journal and
+    scratch folder of their own below the mirror's (`branch`: the rounds of mirror
+    sync --branch, which run in a private work tree); housekeeping is one for all.
     """
 
-    def __init__(self, git_dir: Path, prefix: str) -> None:
-        self.folder = git_dir / "mirror" / mirror_key(prefix)
+    def __init__(self, git_dir: Path, prefix: str, area: str = "") -> None:
+        self.home = git_dir / "mirror" / mirror_key(prefix)
+        self.folder = self.home / area if area else self.home
         self.scratch = self.folder / "scratch"
         self.spool = self.scratch / "changes"
         self._journal = self.folder / "round-in-progress"
@@ -67,7 +70,7 @@ class RoundGuard:
 
     @property
     def housekeeping_lock(self) -> Path:
-        return self.folder / "housekeeping.lock"
+        return self.home / "housekeeping.lock"
 
     def wait_for_housekeeping(self, seconds: float = 120.0) -> None:
         """Let a detached housekeeping of the last round finish before a new round."""

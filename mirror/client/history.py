@@ -108,6 +108,75 @@ def _git_env() -> dict[str, str]:
     return {**env, "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
 
 
+def git_command() -> list[str]:
+    """`git` with the settings a round depends on: the machine's git config must not
+    change what a round writes."""
+    return [
+        "git",
+        "-c",
+        "commit.gpgSign=false",
+        "-c",
+        "core.autocrlf=false",
+        "-c",
+        "core.safecrlf=false",
+    ]
+
+
+def run_git(
+    cwd: Path,
+    git_dir: Path,
+    args: Sequence[str],
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run git in `cwd` (a work tree of the repository at `git_dir`); with `check`, a
+    failure is a MirrorError saying git's last line (a refusing disk and a held index
+    lock are said plainly)."""
+    result = subprocess.run(
+        [*git_command(), *args],
+        cwd=cwd,
+        input=stdin,
+        env={**_git_env(), **(env or {})},
+        capture_output=True,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        first = detail[-1] if detail else f"exit {result.returncode}"
+        storage = storage_problem(detail)
+        if storage:
+            raise StorageFailed(f"{storage} while git {args[0]} wrote to {git_dir}")
+        if "index.lock" in first and "File exists" in first:
+            raise MirrorStateError(
+                f"git's index is locked ({git_dir / 'index.lock'}): if no git process "
+                "is running, remove that file and run mirror sync again"
+            )
+        raise MirrorError(f"git {args[0]} failed: {first}")
+    return result
+
+
+def git_error(result: subprocess.CompletedProcess[bytes]) -> str:
+    """The line of a failed git command's output that says why."""
+    lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
+    said = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    return (said or lines or ["no message"])[0]
+
+
+def check_remote(names: Sequence[str], remote: str) -> None:
+    """UsageError, before any round, when `remote` is none of `names` (the repository's
+    remotes) and no URL or existing path: a push that can only fail is found out first."""
+    if remote in names or "://" in remote or Path(remote).exists():
+        return
+    if ":" in remote and not remote.startswith(("/", ".")):
+        return  # scp-like git@host:path
+    known = ", ".join(names) if names else "none"
+    raise UsageError(
+        f"--push {remote}: no such remote (this repository has: {known}) and no such "
+        f"path; add it (git remote add {remote} URL) or pass a URL"
+    )
+
+
 def dirty_paths(top: Path, pathspecs: Sequence[str]) -> list[str]:
     """Paths below `pathspecs` in the work tree at `top` that differ from HEAD, untracked
     ones included. --no-optional-locks: looking must never write git's index."""
@@ -153,7 +222,13 @@ class History:
         self.top = Path(self.repo.working_tree_dir or root).resolve()
         relative = root.resolve().relative_to(self.top).as_posix()
         self.prefix = "" if relative == "." else relative + "/"
-        self.git_dir = Path(self._git("rev-parse", "--absolute-git-dir").strip())
+        self.git_dir = self.top / ".git"  # what messages name until git says where it is
+        # objects live in the common git dir: the same as the git dir, except in a
+        # linked work tree (the private one of mirror sync --branch)
+        found = self._git(
+            "rev-parse", "--absolute-git-dir", "--path-format=absolute", "--git-common-dir"
+        ).split("\n")
+        self.git_dir, self.common_dir = Path(found[0]), Path(found[1])
         self.object_format = self._git("rev-parse", "--show-object-format").strip() or "sha1"
         self.null_id = "0" * (64 if self.object_format == "sha256" else 40)
 
@@ -175,8 +250,9 @@ class History:
 
     def packer(self, spool: Path) -> Packer:
         """A fast-import stream for one round's files (see mirror.client.packer)."""
-        pack_dir = self.git_dir / "objects" / "pack"
-        return Packer(self._command(), self.top, self._env(), spool, self.object_format, pack_dir)
+        pack_dir = self.common_dir / "objects" / "pack"
+        command, env = self._command(), self._env()
+        return Packer(command, self.top, env, spool, self.object_format, pack_dir, self.git_dir)
 
     def commit(
         self, packer: Packer, spool: Path, scratch: Path, message: str, author: Author
@@ -241,16 +317,7 @@ class History:
     def check_remote(self, remote: str) -> None:
         """UsageError, before any round, when `remote` is no remote of this repository
         and no URL or existing path: a push that can only fail is found out first."""
-        names = self._git("remote").split()
-        if remote in names or "://" in remote or Path(remote).exists():
-            return
-        if ":" in remote and not remote.startswith(("/", ".")):
-            return  # scp-like git@host:path
-        known = ", ".join(names) if names else "none"
-        raise UsageError(
-            f"--push {remote}: no such remote (this repository has: {known}) and no such "
-            f"path; add it (git remote add {remote} URL) or pass a URL"
-        )
+        check_remote(self._git("remote").split(), remote)
 
     def push(self, remote: str, author: Author, attempts: int = 3) -> str:
         """Push the current branch to `remote` (a name or URL) and return the commit
@@ -264,11 +331,8 @@ class History:
             if pushed.returncode == 0:
                 return self.head() or ""
             if b"rejected" not in pushed.stderr and b"fetch first" not in pushed.stderr:
-                lines = pushed.stderr.decode("utf-8", "replace").strip().splitlines()
-                said = [line for line in lines if line.startswith(("fatal:", "error:"))]
-                detail = (said or lines or ["no message"])[0]
                 raise MirrorError(
-                    f"git push to {remote} failed ({detail}); "
+                    f"git push to {remote} failed ({git_error(pushed)}); "
                     "the round is committed locally, push it later"
                 )
             self._run(["fetch", "-q", remote, branch])
@@ -450,16 +514,7 @@ class History:
 
     @staticmethod
     def _command() -> list[str]:
-        # The machine's git config must not change what a round writes.
-        return [
-            "git",
-            "-c",
-            "commit.gpgSign=false",
-            "-c",
-            "core.autocrlf=false",
-            "-c",
-            "core.safecrlf=false",
-        ]
+        return git_command()
 
     @staticmethod
     def _env() -> dict[str, str]:
@@ -503,24 +558,4 @@ class History:
         env: dict[str, str] | None = None,
         check: bool = True,
     ) -> subprocess.CompletedProcess[bytes]:
-        result = subprocess.run(
-            [*self._command(), *args],
-            cwd=self.top,
-            input=stdin,
-            env={**self._env(), **(env or {})},
-            capture_output=True,
-            check=False,
-        )
-        if check and result.returncode != 0:
-            detail = result.stderr.decode("utf-8", "replace").strip().splitlines()
-            first = detail[-1] if detail else f"exit {result.returncode}"
-            storage = storage_problem(detail)
-            if storage:
-                raise StorageFailed(f"{storage} while git {args[0]} wrote to {self.git_dir}")
-            if "index.lock" in first and "File exists" in first:
-                raise MirrorStateError(
-                    f"git's index is locked ({self.git_dir / 'index.lock'}): if no git process "
-                    "is running, remove that file and run mirror sync again"
-                )
-            raise MirrorError(f"git {args[0]} failed: {first}")
-        return result
+        return run_git(self.top, self.git_dir, args, stdin, env, check)

@@ -35,10 +35,13 @@ class Packer:
         spool: Path,
         hash_name: str,
         pack_dir: Path,
+        git_dir: Path,
     ) -> None:
         # fast-import writes tmp_pack_* files here and leaves them when it dies;
-        # abort() removes this round's, which is what frees a full disk.
+        # abort() removes this round's, which is what frees a full disk. Its crash
+        # report goes to the git dir of the work tree it runs in.
         self._pack_dir = pack_dir
+        self._git_dir = git_dir
         self._leftovers_before = set(_temporary_packs(pack_dir))
         self._process = subprocess.Popen(
             [*command, "fast-import", "--quiet", "--done"],
@@ -96,7 +99,7 @@ class Packer:
         self._process.wait()
         for leftover in set(_temporary_packs(self._pack_dir)) - self._leftovers_before:
             leftover.unlink(missing_ok=True)
-        crash_report = self._pack_dir.parent.parent / f"fast_import_crash_{self._process.pid}"
+        crash_report = self._git_dir / f"fast_import_crash_{self._process.pid}"
         crash_report.unlink(missing_ok=True)
 
     @contextlib.contextmanager

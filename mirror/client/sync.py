@@ -1,10 +1,12 @@
 """`mirror sync`: one round as a transaction. The commit is the only checkpoint;
 any failure, Ctrl-C or kill leaves (or, on the next run, puts) the mirror's files
-back exactly as at HEAD, with the sync token of HEAD."""
+back exactly as at HEAD, with the sync token of HEAD. With `--branch NAME` the same
+round runs in the mirror's private work tree and lands on NAME (mirror.client.branch)."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 import subprocess
 import time
@@ -18,6 +20,7 @@ import git
 
 from mirror.client import tree as paths
 from mirror.client.assets import AssetFiles, Downloads, PlannedDownloads
+from mirror.client.branch import ReviewBranch
 from mirror.client.guard import RoundGuard, kill_point
 from mirror.client.history import DEFAULT_AUTHOR, Author, History
 from mirror.client.packer import Packer
@@ -62,6 +65,7 @@ class SyncOptions:
     force: bool = False
     download_assets: bool | None = None  # None: as the mirror has it
     push: str | None = None  # a remote name or URL: push after the round
+    branch: str | None = None  # commit the round on this branch, not the one checked out
     author: str | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     progress: Progress | None = None
@@ -75,7 +79,8 @@ class SyncReport:
     environment: str
     round: int  # for a dry run: the round it would make
     token: str
-    commit: str | None  # after --push: the commit pushed (rebased, if it had to be)
+    commit: str | None  # after --push: the commit pushed (rebased, if it had to be);
+    # with --branch: NAME's tip after the run, whether or not the round changed anything
     added: int
     changed: int
     deleted: int
@@ -85,6 +90,7 @@ class SyncReport:
     limit: int
     recovered: bool = False
     pushed: bool = False
+    branch: str | None = None  # --branch NAME
     discarded: list[str] = field(default_factory=list)  # what --force threw away
     details: list[str] = field(default_factory=list)
 
@@ -97,6 +103,8 @@ class SyncReport:
 def run_sync(options: SyncOptions) -> SyncReport:
     started = time.monotonic()
     author = _author(options.author)
+    if options.branch:
+        return _sync_onto_branch(options, options.branch, author, started)
     if options.dry_run:
         return _dry_run(options, started)
     if not (options.directory / paths.STATE).exists():
@@ -126,51 +134,96 @@ def _open_history(directory: Path) -> History:
 def _sync_round(
     options: SyncOptions, history: History, author: Author, started: float
 ) -> SyncReport:
-    tree = MirrorTree(options.directory)
     with RoundGuard(history.git_dir, history.prefix) as guard:
-        recovered = _recover(history, guard, options)
-        discarded = _discard_or_refuse(history, options)
-        obstacles = _obstacles(tree, history, options)
-        held = tree.counts() if options.full else None  # what the files hold before
-        state = _read_state(tree)
-        config = _resolve(options, state)
-        if options.push:  # refused before the round, not after: a detached HEAD, no remote
-            history.branch()
-            history.check_remote(options.push)
-        source = _source(config, options)
-        # an initial sync into a folder that holds items already recounts them at its end
-        populated = state is None and (tree.exists(paths.ENTRIES) or tree.exists(paths.ASSETS))
-        guard.wait_for_housekeeping()
-        guard.begin_round()
-        packer: list[Packer] = []
-        try:
-            plan = _Plan(state, config, obstacles, _baseline(history, options), held)
-            result, config = _fetch(source, tree, plan, options, history, guard, packer)
-            report = _finish(
-                result,
-                config,
-                state,
-                tree,
-                history,
-                guard,
-                packer[0],
-                author,
-                started,
-                plan.held,
-                populated,
-            )
-        except BaseException:
-            _roll_back(history, guard, packer, options)
-            raise
-        finally:
-            source.close()
-        report.recovered, report.discarded = recovered, discarded
-        if options.push:
-            # also after an up-to-date round: catches up; a rebase gives a new commit id
-            pushed = history.push(options.push, author)
-            report.commit = pushed if report.commit else report.commit
-            report.pushed = True
+        return _guarded_round(options, history, guard, author, started)
+
+
+def _guarded_round(
+    options: SyncOptions, history: History, guard: RoundGuard, author: Author, started: float
+) -> SyncReport:
+    """One round, `guard` held: recover, check, fetch, commit, and push if asked."""
+    tree = MirrorTree(options.directory)
+    recovered = _recover(history, guard, options)
+    discarded = _discard_or_refuse(history, options)
+    obstacles = _obstacles(tree, history, options)
+    held = tree.counts() if options.full else None  # what the files hold before
+    state = _read_state(tree)
+    config = _resolve(options, state)
+    if options.push:  # refused before the round, not after: a detached HEAD, no remote
+        history.branch()
+        history.check_remote(options.push)
+    source = _source(config, options)
+    # an initial sync into a folder that holds items already recounts them at its end
+    populated = state is None and (tree.exists(paths.ENTRIES) or tree.exists(paths.ASSETS))
+    guard.wait_for_housekeeping()
+    guard.begin_round()
+    packer: list[Packer] = []
+    try:
+        plan = _Plan(state, config, obstacles, _baseline(history, options), held)
+        result, config = _fetch(source, tree, plan, options, history, guard, packer)
+        report = _finish(
+            result,
+            config,
+            state,
+            tree,
+            history,
+            guard,
+            packer[0],
+            author,
+            started,
+            plan.held,
+            populated,
+        )
+    except BaseException:
+        _roll_back(history, guard, packer, options)
+        raise
+    finally:
+        source.close()
+    report.recovered, report.discarded = recovered, discarded
+    if options.push:
+        # also after an up-to-date round: catches up; a rebase gives a new commit id
+        pushed = history.push(options.push, author)
+        report.commit = pushed if report.commit else report.commit
+        report.pushed = True
+    return report
+
+
+def _sync_onto_branch(
+    options: SyncOptions, name: str, author: Author, started: float
+) -> SyncReport:
+    """`--branch NAME`: the round runs in the mirror's private work tree, from where
+    NAME starts (mirror.client.branch), and NAME moves to its commit; the branch
+    checked out, its files, index and HEAD, do not change."""
+    branch = ReviewBranch(options.directory, name, options.notice)
+    if options.push:
+        branch.check_remote(options.push)
+    with branch.guard() as guard:
+        worktree = branch.open_worktree(guard)
+        start = branch.plan(options.push, fetch=not options.dry_run)
+        if branch.state_at(start.content) is None:
+            _source(_resolve(options, None), options).close()  # usage errors before any write
+        if options.dry_run:
+            report = _dry_run_in(options, worktree.check_out(start.content), started)
+        else:
+            begin = branch.carry(start, author)
+            directory = worktree.check_out(begin)
+            inner = dataclasses.replace(options, directory=directory, push=None, branch=None)
+            report = _guarded_round(inner, History(directory), guard, author, started)
+            report.commit = report.commit or begin  # NAME's tip, whether or not it changed
+            branch.move(report.commit, start)
+            kill_point("after-branch-ref")
+            if options.push:
+                report.pushed = branch.push(options.push, report.commit, start)
+        report.branch = name
         return report
+
+
+def _dry_run_in(options: SyncOptions, directory: Path, started: float) -> SyncReport:
+    """A dry run of the mirror checked out at `directory` (the private work tree)."""
+    tree = MirrorTree(directory, dry_run=True)
+    inner = dataclasses.replace(options, directory=directory, push=None, branch=None)
+    _obstacles(tree, History(directory), inner)
+    return _dry_run_round(inner, tree, _read_state(tree), [], started)
 
 
 @dataclass
