@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from mirror import __version__
+from mirror.cli.diff import diff
 from mirror.cli.outputs import bundle, export
 from mirror.cli.review import log, status, verify
 from mirror.cli.serve import serve
@@ -59,5 +60,5 @@ def cli() -> None:
     """
 
 
-for command in (serve, sync, demo, status, log, verify, export, bundle):
+for command in (serve, sync, demo, status, log, diff, verify, export, bundle):
     cli.add_command(command)

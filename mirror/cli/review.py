@@ -56,24 +56,41 @@ def status(directory: Path, as_json: bool, verbose: bool) -> None:
 @click.command(epilog=READ_EXIT_CODES)
 @click.argument("directory", type=FolderPath())
 @click.option("--json", "as_json", is_flag=True, help="Print the rounds as a JSON array.")
+@click.option(
+    "--fields",
+    is_flag=True,
+    help="Under each round, what it changed: content model changes, then each item with "
+    "the fields and locales that differ (the first 20; mirror diff shows the values).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show a traceback when something fails.")
-def log(directory: Path, as_json: bool, verbose: bool) -> None:
+def log(directory: Path, as_json: bool, fields: bool, verbose: bool) -> None:
     """List the rounds of DIRECTORY, newest first: date, commit, +/~/-, token prefix.
 
     \b
     Example:
       mirror log ./content --json | jq '.[0].token'
+      mirror log ./content --fields
     """
     from mirror.client.review import as_json as dumps
     from mirror.client.review import open_mirror, rounds
+    from mirror.review.summary import round_fields
 
     found = run_guarded(lambda: rounds(open_mirror(directory)[0]), verbose)
+    summaries = {}
+    if fields:
+        commits = [entry.commit for entry in found]
+        summaries = run_guarded(lambda: round_fields(directory, commits), verbose)
     if as_json:
-        click.echo(dumps([r.to_json() for r in found]))
+        listed = [r.to_json() for r in found]
+        for row in listed if fields else ():
+            row["fields"] = summaries[row["commit"]].to_json()
+        click.echo(dumps(listed))
         return
     for entry in found:
         counts = f"+{entry.added} ~{entry.changed} -{entry.deleted}"
         click.echo(f"{entry.date}  {entry.commit[:10]}  {counts:<16} {entry.token[:16]}...")
+        for line in summaries[entry.commit].lines() if fields else ():
+            click.echo(f"    {line}")
 
 
 @click.command(epilog=VERIFY_EXIT_CODES)

@@ -1,0 +1,108 @@
+"""`mirror diff` without the command line: resolve the two revisions, compare them,
+and render the comparison in one of four formats."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shlex
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mirror.client import tree as paths
+from mirror.delivery.objects import GitObjects
+from mirror.delivery.revision import locate
+from mirror.errors import UsageError
+from mirror.review import render_html, render_markdown, render_text
+from mirror.review.changes import compare
+from mirror.review.layout import MIN_CHARS, ReportOptions
+from mirror.review.model import ContentDiff
+from mirror.review.revisions import Span, resolve_span
+
+FORMATS = ("text", "markdown", "html", "json")
+TRIMMABLE = ("text", "markdown")
+
+
+@dataclass(frozen=True)
+class DiffRequest:
+    """What `mirror diff` was asked: the revisions as given, the format, and bounds."""
+
+    rev1: str | None = None
+    rev2: str | None = None
+    output_format: str = "text"
+    max_items: int = 200
+    options: ReportOptions = field(default_factory=ReportOptions)
+
+
+def report(directory: Path, request: DiffRequest) -> str:
+    """The rendered review of `directory` between the revisions `request` names."""
+    _check(request)
+    objects, prefix = locate(directory)
+    try:
+        span = resolve_span(objects, prefix, request.rev1, request.rev2)
+        _check_mirror(objects, prefix, span.new, directory)
+        diff = compare(objects, prefix, span, request.max_items)
+        diff.see_all = see_all(directory, span, request.output_format)
+        return render(diff, request.output_format, request.options, objects)
+    finally:
+        objects.close()
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """`text` into `path` through a temporary file beside it and a rename: a reader
+    sees the old file or the whole new one, never half of it. A link at `path` is
+    replaced, never written through."""
+    if path.is_dir() and not path.is_symlink():
+        raise UsageError(f"--output {path}: is a folder; give a file name")
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def render(
+    diff: ContentDiff, output_format: str, options: ReportOptions, objects: GitObjects
+) -> str:
+    if output_format == "json":
+        value = diff.to_json(stat_only=options.stat)
+        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if output_format == "markdown":
+        return render_markdown.render(diff, options)
+    if output_format == "html":
+        return render_html.render(diff, options, objects.blob)
+    return render_text.render(diff, options)
+
+
+def see_all(directory: Path, span: Span, output_format: str) -> str:
+    """The command that shows every item of this diff."""
+    revisions = f" {span.old[:12]}..{span.new[:12]}" if span.old else ""
+    chosen = f" --format {output_format}" if output_format != "text" else ""
+    return f"mirror diff {shlex.quote(str(directory))}{revisions} --max-items 0{chosen}"
+
+
+def _check(request: DiffRequest) -> None:
+    if request.output_format not in FORMATS:
+        raise UsageError(f"--format {request.output_format!r}: give one of {', '.join(FORMATS)}")
+    max_chars = request.options.max_chars
+    if max_chars and request.output_format not in TRIMMABLE:
+        raise UsageError("--max-chars bounds --format text and markdown only")
+    if 0 < max_chars < MIN_CHARS:
+        raise UsageError(f"--max-chars {max_chars}: give 0 (no bound) or at least {MIN_CHARS}")
+
+
+def _check_mirror(objects: GitObjects, prefix: str, commit: str, directory: Path) -> None:
+    if objects.blob(f"{commit}:{prefix}{paths.STATE}") is None:
+        raise UsageError(
+            f"{directory} is not a mirror at commit {commit[:10]} (no {prefix}{paths.STATE}); "
+            "name a commit made by mirror sync"
+        )
