@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,11 @@ from mirror.emulator import Emulator, EmulatorConfig
 from mirror.errors import UsageError
 
 DEMO_AUTHOR = "mirror demo <demo@localhost>"
+GRAPHQL_URL = "http://127.0.0.1:8000/content/v1/spaces/wayfarer/environments/master"
+GRAPHQL_QUERY = (
+    '{ city(id: "porto", locale: "de-DE") { name highlightsCollection(limit: 3) '
+    "{ items { title rating } } heroImage { url(transform: {width: 320, format: WEBP}) } } }"
+)
 
 
 def run_demo(directory: Path, show: Callable[[str], None]) -> list[SyncReport]:
@@ -34,6 +40,7 @@ def run_demo(directory: Path, show: Callable[[str], None]) -> list[SyncReport]:
                 environment=space.environment,
                 base_url=emulator.base_url,
                 author=DEMO_AUTHOR,
+                download_assets=True,  # so that `mirror serve` serves the images too
             )
             report = run_sync(options)
             reports.append(report)
@@ -49,4 +56,10 @@ def run_demo(directory: Path, show: Callable[[str], None]) -> list[SyncReport]:
     tokens = "%h %(trailers:key=Sync-Token,valueonly)"
     show(f"  git -C {where} log --format='{tokens}'  # the sync tokens")
     show(f"  cat {where}/mirror.json            # where the sync stands")
+    show("")
+    show("Serve it as Contentful's Delivery and GraphQL APIs, and ask GraphQL for a city, its")
+    show("highlights and its photo resized to WebP (the image URL loads from the mirror):")
+    show(f"  mirror serve {where} --port 8000 &")
+    show(f"  curl -s {GRAPHQL_URL} -H 'Content-Type: application/json' \\")
+    show(f"    -d '{json.dumps({'query': GRAPHQL_QUERY})}'")
     return reports

@@ -35,7 +35,8 @@ def test_status_says_where_the_mirror_stands(demo: Path) -> None:
     assert (facts["space"], facts["environment"], facts["round"]) == ("wayfarer", "master", 5)
     assert facts["entries_per_content_type"] == {"author": 4, "city": 9, "guide": 5, "place": 26}
     assert facts["assets"] == 13 and facts["clean"] is True
-    assert facts["last_round"]["added"] == 4 and facts["last_round"]["deleted"] == 2
+    # counts are of files: the demo downloads asset files too
+    assert facts["last_round"]["added"] == 5 and facts["last_round"]["deleted"] == 3
     text = mirror("status", str(demo)).stdout
     assert "round 5" in text and "working tree: clean" in text
 
@@ -56,17 +57,17 @@ def test_commands_refuse_a_folder_that_is_not_a_mirror(tmp_path: Path) -> None:
 def test_log_lists_rounds_with_counts_and_tokens(demo: Path) -> None:
     rounds = json.loads(mirror("log", str(demo), "--json").stdout)
     assert [(r["added"], r["changed"], r["deleted"]) for r in rounds] == [
-        (4, 3, 2),
-        (0, 4, 2),
-        (3, 3, 0),
+        (5, 3, 3),
+        (1, 4, 4),
+        (4, 3, 0),
         (0, 7, 0),
-        (60, 0, 0),
+        (73, 0, 0),
     ]
     state = json.loads((demo / "mirror.json").read_text())
     assert rounds[0]["token"] == state["sync_token"]
     assert rounds[0]["commit"] == git(demo, "rev-parse", "HEAD").strip()
     lines = mirror("log", str(demo)).stdout.splitlines()
-    assert len(lines) == 5 and "+4 ~3 -2" in lines[0]
+    assert len(lines) == 5 and "+5 ~3 -3" in lines[0]
 
 
 def test_verify_passes_the_demo_and_reports_the_dangling_link(demo: Path) -> None:

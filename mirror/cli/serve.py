@@ -159,14 +159,19 @@ def serve(
 
     FOLDER a mirror (a folder with mirror.json, in a git repository): serve it,
     read-only, as the Content Delivery API (entries, assets, content types,
-    locales, tags, sync) exactly as committed at --rev (default HEAD); --follow
-    moves on to each new round as `mirror sync` commits it. Listens on 127.0.0.1
-    unless --host says otherwise, and then only with --access-token.
+    locales, tags, sync) and the GraphQL Content API (POST or GET
+    /content/v1/spaces/SPACE/environments/ENV) exactly as committed at --rev
+    (default HEAD); --follow moves on to each new round as `mirror sync` commits
+    it. Listens on 127.0.0.1 unless --host says otherwise, and then only with
+    --access-token.
 
     \b
     Example:
       mirror serve content --port 8000 --rev 3f2a1c9
       CONTENTFUL_HOST=127.0.0.1:8000 npm run build
+      curl -H 'Content-Type: application/json' \\
+        -d '{"query": "{ assetCollection { total } }"}' \\
+        http://127.0.0.1:8000/content/v1/spaces/SPACE/environments/master
 
     FOLDER a space folder (with space.json; see sample_space/README.md), or none
     for the bundled travel-guide sample space: serve an emulator of Contentful's

@@ -70,13 +70,15 @@ def method_not_allowed(method: str) -> Response:
     return response
 
 
-def preflight() -> Response:
-    """The answer to a browser's CORS preflight (OPTIONS): which reads it may send."""
+def preflight(methods: tuple[str, ...] | None = None) -> Response:
+    """The answer to a browser's CORS preflight (OPTIONS): which reads it may send
+    (`methods`: for a path read with others than GET, such as GraphQL's POST)."""
+    allowed = ", ".join(methods or READ_METHODS)
     headers = {
-        "Access-Control-Allow-Methods": ", ".join(READ_METHODS),
+        "Access-Control-Allow-Methods": allowed,
         "Access-Control-Allow-Headers": _ALLOWED_HEADERS,
         "Access-Control-Max-Age": "86400",
-        "Allow": ", ".join(READ_METHODS),
+        "Allow": allowed,
     }
     return Response(204, headers=headers)
 

@@ -25,7 +25,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,6 +160,27 @@ def lookup_values(raw: str) -> list[str] | None:
 
 # -- the index -----------------------------------------------------------------------
 
+_ORDER_COLUMNS = {"updated_at": "updated_at", "id": "id"}  # what find_page may sort by
+
+
+def _matching(
+    content_type: str, equalities: Mapping[str, tuple[list[str], Sequence[str]]]
+) -> tuple[str, list[Any]]:
+    """SQL selecting the rowids of the entries with, for every field, one of its values
+    in one of its locales (any locale when none are given)."""
+    selects, params = [], []
+    for field, (values, locales) in sorted(equalities.items()):
+        sql = (
+            "SELECT item FROM field_values WHERE content_type = ? AND field = ? "
+            f"AND value IN ({','.join('?' * len(values))})"
+        )
+        params += [content_type, field, *values]
+        if locales:
+            sql += f" AND locale IN ({','.join('?' * len(locales))})"
+            params += list(locales)
+        selects.append(sql)
+    return " INTERSECT ".join(selects), params
+
 
 @dataclass(frozen=True)
 class Row:
@@ -218,24 +239,70 @@ class RevisionIndex:
                 return
             last = rows[-1][0]
 
+    def bodies_by_id(self, kind: str, ids: Sequence[str]) -> dict[str, bytes]:
+        """The items of `kind` among `ids` that exist, by id: one query per chunk of ids
+        (the GraphQL API's links, loaded for a whole page at once)."""
+        found: dict[str, bytes] = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), _CHUNK):
+            chunk = unique[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._query(
+                f"SELECT id, body FROM items WHERE kind = ? AND id IN ({marks})", [kind, *chunk]
+            )
+            found.update((str(item_id), bytes(body)) for item_id, body in rows)
+        return found
+
+    def linking(
+        self, target: str, fields: dict[str, list[str]], locales: Sequence[str]
+    ) -> list[bytes]:
+        """Entries whose link fields hold a link to `target` in one of `locales`:
+        `fields` names, per content type, the link fields to look in."""
+        selects, params = [], []
+        for content_type, names in sorted(fields.items()):
+            selects.append(
+                "SELECT item FROM field_values WHERE content_type = ? "
+                f"AND field IN ({','.join('?' * len(names))}) AND value = ? "
+                f"AND locale IN ({','.join('?' * len(locales))})"
+            )
+            params += [content_type, *(f"{name}.sys.id" for name in names), target, *locales]
+        if not selects or not locales:
+            return []
+        sql = f"SELECT body FROM items WHERE rowid IN ({' UNION '.join(selects)}) ORDER BY rowid"
+        return [bytes(body) for (body,) in self._query(sql, params)]
+
     def find(
         self, content_type: str, equalities: dict[str, list[str]], locales: Sequence[str]
     ) -> list[bytes]:
         """Entries of `content_type` having, for every field, one of its values in one
         of `locales` (any locale when empty)."""
-        selects, params = [], []
-        for field, values in sorted(equalities.items()):
-            sql = (
-                "SELECT item FROM field_values WHERE content_type = ? AND field = ? "
-                f"AND value IN ({','.join('?' * len(values))})"
-            )
-            params += [content_type, field, *values]
-            if locales:
-                sql += f" AND locale IN ({','.join('?' * len(locales))})"
-                params += list(locales)
-            selects.append(sql)
-        sql = f"SELECT body FROM items WHERE rowid IN ({' INTERSECT '.join(selects)})"
-        return [bytes(body) for (body,) in self._query(sql + " ORDER BY rowid", params)]
+        matching, params = _matching(
+            content_type, {field: (values, locales) for field, values in equalities.items()}
+        )
+        sql = f"SELECT body FROM items WHERE rowid IN ({matching}) ORDER BY rowid"
+        return [bytes(body) for (body,) in self._query(sql, params)]
+
+    def find_page(
+        self,
+        content_type: str,
+        equalities: dict[str, tuple[list[str], list[str]]],
+        order: Sequence[tuple[str, bool]],
+        skip: int,
+        limit: int,
+    ) -> tuple[int, list[bytes]]:
+        """How many entries of `content_type` have, for every field, one of its values in
+        one of its locales (`field -> (values, locales)`), and one page of them sorted
+        by `order` (`updated_at` or `id`, descending or not), read from the index alone."""
+        matching, params = _matching(content_type, equalities)
+        total = int(self._query(f"SELECT count(*) FROM ({matching})", params)[0][0])
+        if limit <= 0 or skip >= total:
+            return total, []
+        keys = ", ".join(
+            f"{_ORDER_COLUMNS[name]} {'DESC' if desc else 'ASC'}" for name, desc in order
+        )
+        sql = f"SELECT body FROM items WHERE rowid IN ({matching}) ORDER BY {keys} LIMIT ? OFFSET ?"
+        rows = self._query(sql, [*params, limit, skip])
+        return total, [bytes(body) for (body,) in rows]
 
     def page(
         self,

@@ -24,6 +24,7 @@ class Condition:
     path: tuple[str, ...]
     operator: str
     value: str
+    listed: tuple[str, ...] | None = None  # the values of a list given as a list (GraphQL)
 
     @property
     def key(self) -> str:
@@ -31,8 +32,8 @@ class Condition:
         return f"{dotted}[{self.operator}]" if self.operator else dotted
 
     def values(self) -> list[str]:
-        """The comma list of [in], [nin], [all]."""
-        return self.value.split(",")
+        """The comma list of [in], [nin], [all] (or the list given, commas and all)."""
+        return list(self.listed) if self.listed is not None else self.value.split(",")
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,11 @@ anything, and they only ever name git objects, never a filesystem path.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,13 @@ from mirror.client import tree as paths
 from mirror.client.assets import FILES, safe_file_name
 from mirror.client.state import MirrorState
 from mirror.delivery.content import Item
-from mirror.delivery.index import IndexCache, RevisionIndex, lookup_values
+from mirror.delivery.index import (
+    LONGEST_VALUE,
+    IndexCache,
+    RevisionIndex,
+    lookup_values,
+    number_text,
+)
 from mirror.delivery.objects import GitObjects
 from mirror.errors import InvalidData, UsageError
 from mirror.wire import is_safe_id, parse_json
@@ -205,6 +212,64 @@ class RevisionContent:
         bodies = self.index.find(content_type, lookups, list(locale_codes))
         return (parse_json(body) for body in bodies)
 
+    def find_page(
+        self,
+        content_type: str,
+        equalities: dict[str, str],
+        locale: str,
+        order: list[tuple[str, bool]],
+        skip: int,
+        limit: int,
+    ) -> tuple[int, list[Item]] | None:
+        """`find_entries` when the index alone can answer exactly: how many entries of
+        `content_type` have fields that, as delivered in `locale`, equal `equalities`,
+        and one page of them sorted by `order` (`updated_at` or `id`). None when it
+        cannot: a localized field read in a locale with fallbacks, a field type or a
+        value the index does not hold in one spelling."""
+        definition = self._content_type(content_type)
+        defaults = [loc for loc in self.locales() if loc.get("default")]
+        if definition is None or not equalities or len(defaults) != 1:
+            return None
+        if defaults[0].get("fallbackCode"):  # values read in it could come from another
+            return None
+        default = defaults[0]["code"]
+        lookups: dict[str, tuple[list[str], list[str]]] = {}
+        for key, raw in equalities.items():
+            field = _field(definition, key.partition(".")[0])
+            values = _exact_values(field, key, raw)
+            if field is None or values is None or (field.get("localized") and locale != default):
+                return None
+            lookups[key] = (values, [default])
+        total, bodies = self.index.find_page(content_type, lookups, order, skip, limit)
+        return total, [parse_json(body) for body in bodies]
+
+    def _content_type(self, content_type: str) -> Item | None:
+        if not is_safe_id(content_type):
+            return None
+        return next(
+            (ct for ct in self.content_types() if ct.get("sys", {}).get("id") == content_type),
+            None,
+        )
+
+    def items_by_id(self, kind: str, ids: Iterable[str]) -> dict[str, Item]:
+        """Entries (kind "Entry") or assets ("Asset") by id, those that exist, read
+        together: what a GraphQL page's links need costs one index query, not one each."""
+        safe = [item_id for item_id in ids if is_safe_id(item_id)]
+        return {
+            item_id: dict(parse_json(body))
+            for item_id, body in self.index.bodies_by_id(kind, safe).items()
+        }
+
+    def entries_linking(
+        self, target: str, fields: dict[str, list[str]], locale_codes: list[str]
+    ) -> list[Item]:
+        """Entries linking to entry or asset `target` through the given link fields
+        (content type id -> field ids) in one of `locale_codes`: GraphQL's linkedFrom."""
+        if not is_safe_id(target):
+            return []
+        safe = {ct: names for ct, names in fields.items() if is_safe_id(ct) and names}
+        return [parse_json(body) for body in self.index.linking(target, safe, list(locale_codes))]
+
     def asset_file(self, asset_id: str, locale: str, file_name: str) -> bytes | None:
         """The downloaded file of asset `asset_id` in `locale`, as committed, or None:
         None too for any id, locale or name that is unsafe or not that asset's file."""
@@ -225,6 +290,32 @@ class RevisionContent:
         return self.objects.blob(
             f"{self.commit}:{self.prefix}{FILES}/{asset_id}/{locale}/{file_name}"
         )
+
+
+def _field(content_type: Item, name: str) -> Item | None:
+    return next((f for f in content_type.get("fields") or [] if f.get("id") == name), None)
+
+
+def _exact_values(field: Item | None, key: str, raw: str) -> list[str] | None:
+    """The one spelling the index holds of a value an equality on `field` matches
+    exactly (a number as the index writes numbers), or None."""
+    if field is None or len(raw) > LONGEST_VALUE:
+        return None
+    kind, items = field.get("type"), (field.get("items") or {}).get("type")
+    if key.endswith(".sys.id"):
+        linked = kind == "Link" or (kind == "Array" and items == "Link")
+        return [raw] if linked else None
+    if kind in ("Symbol", "Text") or (kind == "Array" and items == "Symbol"):
+        return [raw]
+    if kind == "Boolean":
+        return [raw] if raw in ("true", "false") else None
+    if kind in ("Integer", "Number"):
+        try:
+            number = float(raw)
+        except ValueError:
+            return None
+        return [number_text(number)] if math.isfinite(number) else None
+    return None
 
 
 def _indexed(content_type: Item, key: str) -> bool:

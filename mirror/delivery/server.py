@@ -43,10 +43,16 @@ from mirror.delivery.http import (
 from mirror.delivery.local_files import LocalFiles
 from mirror.delivery.revision import RevisionContent, locate, open_revision, resolve
 from mirror.errors import MirrorError, UsageError
+from mirror.graphql.http import PREFIX as GRAPHQL_PREFIX
+from mirror.graphql.http import GraphQLEndpoint, GraphQLRequest, token_refused
+from mirror.graphql.limits import MAX_QUERY_BYTES
+from mirror.graphql.revision import RevisionSource
 
 _HOST_HEADER = re.compile(r"^(?:[A-Za-z0-9.\-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$")
 _ITEMS_ARE_ASSETS = re.compile(r"^/assets/?$")
 _FOLLOWER = "mirror-serve-follow"
+_GRAPHQL_METHODS = ("GET", "POST", "HEAD", "OPTIONS")
+_MAX_DRAINED = 2**20  # a larger POST body is not even read
 
 
 @dataclass
@@ -81,6 +87,7 @@ class ServedRevision:
         self.files = LocalFiles(self.content)
         self._sync: HistorySync | None = None
         self._sync_lock = threading.Lock()  # not _lock: reading the history takes a while
+        self._graphql: GraphQLEndpoint | None = None
         self._lock = threading.Lock()
         self._users = 0
         self._retired = False
@@ -91,6 +98,13 @@ class ServedRevision:
             if self._sync is None:
                 self._sync = HistorySync(self.directory, self.commit, self.content)
             return self._sync
+
+    def graphql(self) -> GraphQLEndpoint:
+        """The GraphQL Content API over this commit (its schema is built on first use)."""
+        with self._lock:
+            if self._graphql is None:
+                self._graphql = GraphQLEndpoint(RevisionSource(self.content, self.files))
+            return self._graphql
 
     def acquire(self) -> None:
         with self._lock:
@@ -266,13 +280,20 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer("HEAD")
 
     def do_OPTIONS(self) -> None:
-        self._send(preflight(), "OPTIONS", time.perf_counter())
+        methods = _GRAPHQL_METHODS if self.path.startswith(GRAPHQL_PREFIX) else None
+        self._send(preflight(methods), "OPTIONS", time.perf_counter())
+
+    def do_POST(self) -> None:
+        if self.path.startswith(GRAPHQL_PREFIX):  # the one API that reads with POST
+            self._answer("POST")
+        else:
+            self._refuse()
 
     def _refuse(self) -> None:
         self.close_connection = True  # its body, if any, is never read
         self._send(method_not_allowed(self.command), self.command, time.perf_counter())
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = _refuse
+    do_PUT = do_DELETE = do_PATCH = _refuse
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         if code == 501:  # any other method (TRACE, BREW, ...): the same JSON 405 as writes
@@ -282,9 +303,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, method: str) -> None:
         started = time.perf_counter()
+        body, size = self._body() if method == "POST" else (b"", 0)
         served = self.server.mirror.acquire()
         try:
-            response = self._route(served, urlsplit(self.path))
+            response = self._route(served, urlsplit(self.path), method, body, size)
         except MirrorError as failure:
             response = error(500, "ServerError", str(failure))
         except Exception as failure:  # answer, even for our own bugs
@@ -293,17 +315,42 @@ class _Handler(BaseHTTPRequestHandler):
             served.release()
         self._send(response, method, started)
 
-    def _route(self, served: ServedRevision, url: SplitResult) -> Response:
+    def _body(self) -> tuple[bytes, int]:
+        """A POST's body and its size. A body past what a query may be is read and
+        dropped (the answer says how big it was); one past _MAX_DRAINED is not read at
+        all, and the connection closes after the answer."""
+        length = self.headers.get("Content-Length") or ""
+        size = int(length) if length.isdigit() else 0
+        if not length.isdigit() or size > _MAX_DRAINED:
+            self.close_connection = True
+            return b"", size
+        body = self.rfile.read(size)
+        return (body if size <= MAX_QUERY_BYTES else b""), size
+
+    def _route(
+        self, served: ServedRevision, url: SplitResult, method: str, body: bytes, size: int
+    ) -> Response:
         pairs = parse_qsl(url.query, keep_blank_values=True)
         if url.path.startswith("/files/"):
             # Public, as Contentful's asset CDN is: pages load them with <img src>, which
             # sends no token. They are the published files the answers link to anyway.
             return served.files.answer(url.path, pairs)
         expected = self.server.mirror.config.access_token
-        if expected and not same_token(
-            offered_token(self.headers.get("Authorization"), pairs), expected
-        ):
-            return invalid_token()
+        offered = offered_token(self.headers.get("Authorization"), pairs)
+        graphql = url.path.startswith(GRAPHQL_PREFIX)
+        if expected and not same_token(offered, expected):
+            return token_refused(offered) if graphql else invalid_token()
+        if graphql:
+            request = GraphQLRequest(
+                method,
+                url.path,
+                without_token(pairs),
+                self.headers.get("Content-Type") or "",
+                body,
+                self._host(),
+                size,
+            )
+            return served.graphql().answer(request)
         match = SPACE_PATH.match(url.path)
         if match is None:
             return not_found()

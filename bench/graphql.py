@@ -1,0 +1,266 @@
+"""GraphQL benchmark: `mirror serve DIR`'s GraphQL Content API on a large mirror.
+
+Usage: python bench/graphql.py [--entries 100000] [--mirror DIR] [--seconds 8] [--runs 3]
+
+Builds a mirror of a synthetic space (as bench/scale.py does) unless --mirror names one,
+then, with `mirror serve DIR` in a process of its own, measures in alternating runs
+(GraphQL, then the same selection from the REST API, run after run, so that the shared
+machine's noise falls on both) and reports the medians of the runs:
+
+- latency: `articleCollection(where: {rating: $rating}, skip: $skip, limit: $limit)`
+  with one level of links (author, image), every request with variables not asked
+  before (so no answer comes from the server's cache of answers), one client: median
+  and 95th percentile; the REST equivalent (`fields.rating=`, `include=1`) beside it;
+- throughput: the same from 8 concurrent clients for --seconds, every request new;
+- throughput of repeated requests (20 variable sets over and over: the answers cache);
+- the schema of a new commit: `build_schema` for a 50-content-type model whose types
+  link to each other, plus validating a first query against it (in this process);
+- the server process's peak RSS (VmHWM).
+
+The machine is shared and noisy: read the figures as orders of magnitude. Nothing here asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import requests
+from scale import Server, measure, mirror_command
+from serve_queries import peak_rss_mb
+
+# This file is named graphql.py: its folder goes last on the path (serve_queries put it
+# first), or `import graphql` (graphql-core, which mirror.graphql uses) finds this file.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
+
+
+QUERY = """query Articles($rating: Float, $skip: Int, $limit: Int) {
+  articleCollection(where: {rating: $rating}, skip: $skip, limit: $limit) {
+    total
+    items {
+      sys { id publishedAt }
+      title
+      slug
+      rating
+      views
+      author { ... on Person { name } }
+      image { title url }
+    }
+  }
+}"""
+REST = "content_type=article&fields.rating={rating}&skip={skip}&limit={limit}&include=1"
+Variables = dict[str, Any]
+
+
+def start_server(folder: Path) -> tuple[subprocess.Popen[str], str, str]:
+    """`mirror serve DIR --port 0 --json`: the process, its GraphQL and REST bases."""
+    command = [sys.executable, "-m", "mirror", "serve", str(folder), "--port", "0", "--json", "-q"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    facts = json.loads(process.stdout.readline())
+    where = f"spaces/{facts['space']}/environments/{facts['environment']}"
+    return process, f"{facts['base_url']}/content/v1/{where}", f"{facts['base_url']}/{where}"
+
+
+def fresh_variables(seed: int = 7) -> Iterator[Variables]:
+    """Variable sets never asked twice: 41 ratings x 10 skips x 10 limits, shuffled."""
+    ratings = [round(1 + step / 10, 1) for step in range(41)]
+    sets = list(itertools.product(ratings, range(0, 100, 10), range(91, 101)))
+    random.Random(seed).shuffle(sets)
+    return ({"rating": r, "skip": s, "limit": n} for r, s, n in sets)
+
+
+def graphql_call(session: requests.Session, url: str, variables: Variables) -> None:
+    response = session.post(url, json={"query": QUERY, "variables": variables}, timeout=60)
+    response.raise_for_status()
+    if "errors" in response.json():
+        raise SystemExit(f"GraphQL errors: {response.text[:500]}")
+
+
+def rest_call(session: requests.Session, url: str, variables: Variables) -> None:
+    session.get(f"{url}/entries?{REST.format(**variables)}", timeout=60).raise_for_status()
+
+
+Call = Callable[[requests.Session, str, Variables], None]
+
+
+def latency(call: Call, url: str, sets: list[Variables]) -> list[float]:
+    session = requests.Session()
+    timings = []
+    for variables in sets:
+        started = time.perf_counter()
+        call(session, url, variables)
+        timings.append(time.perf_counter() - started)
+    return timings
+
+
+def throughput(call: Call, url: str, next_set: Callable[[], Variables], seconds: float) -> float:
+    done = [0] * 8
+    deadline = time.perf_counter() + seconds
+    lock = threading.Lock()
+
+    def client(number: int) -> None:
+        session = requests.Session()
+        while time.perf_counter() < deadline:
+            with lock:
+                variables = next_set()
+            call(session, url, variables)
+            done[number] += 1
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(done) / (time.perf_counter() - started)
+
+
+def schema_build_seconds(types: int = 50, runs: int = 5) -> float:
+    """Median seconds to build and validate the schema of a new commit's model."""
+    from graphql import parse, validate
+
+    from mirror.graphql.schema import build_schema
+
+    model = synthetic_model(types)
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        served = build_schema("bench", model)
+        validate(served.schema, parse("{ type0Collection { items { sys { id } } } }"))
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+def synthetic_model(count: int) -> list[dict[str, Any]]:
+    """`count` content types of 12 fields: scalars, rich text, links to 3 other types,
+    an array of links, an asset: every type links to and is linked from others."""
+    made = []
+    for number in range(count):
+        others = [f"type{(number + step) % count}" for step in (1, 2, 3)]
+        fields = [
+            {"id": "title", "type": "Symbol"},
+            {"id": "slug", "type": "Symbol"},
+            {"id": "summary", "type": "Text"},
+            {"id": "body", "type": "RichText"},
+            {"id": "rating", "type": "Number"},
+            {"id": "views", "type": "Integer"},
+            {"id": "published", "type": "Date"},
+            {"id": "featured", "type": "Boolean"},
+            {"id": "tags", "type": "Array", "items": {"type": "Symbol"}},
+            {"id": "image", "type": "Link", "linkType": "Asset"},
+            {
+                "id": "parent",
+                "type": "Link",
+                "linkType": "Entry",
+                "validations": [{"linkContentType": others[:1]}],
+            },
+            {
+                "id": "related",
+                "type": "Array",
+                "items": {
+                    "type": "Link",
+                    "linkType": "Entry",
+                    "validations": [{"linkContentType": others}],
+                },
+            },
+        ]
+        made.append({"sys": {"id": f"type{number}"}, "name": f"Type {number}", "fields": fields})
+    return made
+
+
+def build_mirror(entries: int, folder: Path) -> None:
+    env = {**os.environ, "CONTENTFUL_ACCESS_TOKEN": "synthetic-delivery-token"}
+    server = Server(entries, 1)
+    try:
+        print(f"{entries:,} entries: mirror sync ...", flush=True)
+        measure(mirror_command(server, folder), env)
+    finally:
+        server.stop()
+
+
+def report(runs: list[dict[str, float]]) -> None:
+    def median(name: str) -> float:
+        return statistics.median(run[name] for run in runs)
+
+    print(f"median of {len(runs)} alternating runs:")
+    print(
+        f"  GraphQL collection, where on a field, limit ~100, one level of links: "
+        f"median {median('graphql_median'):.1f} ms, p95 {median('graphql_p95'):.1f} ms"
+    )
+    print(
+        f"  REST, the same entries with include=1: median {median('rest_median'):.1f} ms, "
+        f"p95 {median('rest_p95'):.1f} ms"
+    )
+    print(f"  8 concurrent clients, every request new: {median('graphql_rate'):.0f} requests/s")
+    print(f"  8 concurrent clients, REST: {median('rest_rate'):.0f} requests/s")
+    print(f"  8 concurrent clients, repeated requests: {median('cached_rate'):.0f} requests/s")
+
+
+def measure_run(
+    graphql: str, rest: str, fresh: Iterator[Variables], seconds: float
+) -> dict[str, float]:
+    sets = [next(fresh) for _ in range(100)]
+    mine = latency(graphql_call, graphql, sets)
+    theirs = latency(rest_call, rest, sets)
+    repeated = itertools.cycle([next(fresh) for _ in range(20)])
+    for variables in itertools.islice(repeated, 20):
+        graphql_call(requests.Session(), graphql, variables)  # into the cache
+    return {
+        "graphql_median": statistics.median(mine) * 1000,
+        "graphql_p95": statistics.quantiles(mine, n=20)[-1] * 1000,
+        "rest_median": statistics.median(theirs) * 1000,
+        "rest_p95": statistics.quantiles(theirs, n=20)[-1] * 1000,
+        "graphql_rate": throughput(graphql_call, graphql, lambda: next(fresh), seconds),
+        "rest_rate": throughput(rest_call, rest, lambda: next(fresh), seconds),
+        "cached_rate": throughput(graphql_call, graphql, lambda: next(repeated), seconds),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--mirror", type=Path, default=None, help="an existing mirror to serve")
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="graphql-bench-"))
+    folder = args.mirror or work / f"mirror-{args.entries}"
+    try:
+        if args.mirror is None:
+            build_mirror(args.entries, folder)
+        print(f"schema of a new commit, 50 content types: {schema_build_seconds():.2f} s")
+        process, graphql, rest = start_server(folder)
+        try:
+            started = time.perf_counter()
+            graphql_call(requests.Session(), graphql, {"rating": 3.0, "skip": 0, "limit": 1})
+            print(
+                f"first GraphQL answer (index and schema built if missing): "
+                f"{time.perf_counter() - started:.2f} s"
+            )
+            fresh = fresh_variables()
+            report([measure_run(graphql, rest, fresh, args.seconds) for _ in range(args.runs)])
+            print(f"server peak RSS: {peak_rss_mb(process.pid):.0f} MB")
+        finally:
+            process.terminate()
+            process.wait()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""A small least-recently-used cache, safe between threads, bounded in entries and in
+bytes: parsed documents, persisted queries and whole answers of one served revision
+(whose content never changes, so an answer stays true as long as the revision is
+served)."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+V = TypeVar("V")
+
+
+class Lru(Generic[V]):
+    def __init__(self, entries: int, size: Callable[[V], int] = lambda _: 0, budget: int = 0):
+        self.entries = entries
+        self.size = size
+        self.budget = budget  # most bytes held in all (0: no bound but entries)
+        self._held: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> V | None:
+        with self._lock:
+            found = self._held.get(key)
+            if found is None:
+                return None
+            self._held.move_to_end(key)
+            return found[0]
+
+    def put(self, key: Hashable, value: V) -> None:
+        size = self.size(value)
+        if self.budget and size > self.budget // 8:
+            return  # one answer never takes much of the room
+        with self._lock:
+            old = self._held.pop(key, None)
+            self._bytes -= old[1] if old else 0
+            self._held[key] = (value, size)
+            self._bytes += size
+            while len(self._held) > self.entries or (self.budget and self._bytes > self.budget):
+                _, (_, dropped) = self._held.popitem(last=False)
+                self._bytes -= dropped

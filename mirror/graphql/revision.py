@@ -1,0 +1,59 @@
+"""What the GraphQL API of one served commit is built from, once: the schema of its
+content model (shared with other commits of the same model through `SCHEMAS`), the
+delivery engine's locales and content types, tag names and asset URLs. A model that
+cannot become a schema is remembered too: every request then gets its 422."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Any
+
+from mirror.delivery.engine import DeliveryEngine
+from mirror.delivery.localize import Locales, Schema
+from mirror.delivery.revision import RevisionContent
+from mirror.graphql.assets import served_url
+from mirror.graphql.context import Revision
+from mirror.graphql.errors import SchemaGenerationError
+from mirror.graphql.schema import SchemaCache
+
+SCHEMAS = SchemaCache()
+
+
+class RevisionSource:
+    """The `Revision` of one commit, made on first use."""
+
+    def __init__(self, content: RevisionContent, files: Any, schemas: SchemaCache = SCHEMAS):
+        self.content = content
+        self.files = files  # LocalFiles: how the REST server words asset URLs
+        self.schemas = schemas
+        self._revision: Revision | None = None
+        self._refusal: SchemaGenerationError | None = None
+        self._lock = threading.Lock()
+
+    def revision(self) -> Revision:
+        with self._lock:
+            if self._refusal is not None:
+                raise self._refusal
+            if self._revision is None:
+                try:
+                    self._revision = self._build()
+                except SchemaGenerationError as refusal:
+                    self._refusal = refusal
+                    raise
+            return self._revision
+
+    def _build(self) -> Revision:
+        content = self.content
+        content_types = content.content_types()
+        served = self.schemas.get(content.space_id, content_types)
+        schema = Schema({ct["sys"]["id"]: ct for ct in content_types}, Locales(content.locales()))
+        tag_names = {tag["sys"]["id"]: tag.get("name") for tag in content.tags() if "sys" in tag}
+        return Revision(
+            content=content,
+            served=served,
+            schema=schema,
+            engine=DeliveryEngine(content),
+            asset_url=functools.partial(served_url, self.files, schema),
+            tag_names=tag_names,
+        )

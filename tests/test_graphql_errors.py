@@ -1,0 +1,399 @@
+"""`mirror serve DIR`'s GraphQL endpoint on the wire: errors with Contentful's codes and
+HTTP statuses, the bounds checked before anything runs (size, nesting, complexity), the
+same token rules as the REST API, GET, form and persisted-query requests, and a mirror
+whose content model cannot become a schema."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from mirror.delivery.server import MirrorServer
+from mirror.emulator import Emulator, EmulatorConfig
+from tests.conftest import git, sync_json
+from tests.graphql_support import GraphQL, write_space
+from tests.serving import Reader, serving, synced_rounds
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """The sample space synced over its rounds 0 to 4, and the commits."""
+    directory = tmp_path_factory.mktemp("history")
+    with Emulator(EmulatorConfig(round=0)) as emulator:
+        commits = synced_rounds(emulator, directory, 4, "--download-assets")
+    return directory, commits
+
+
+@pytest.fixture(scope="module")
+def server(history: tuple[Path, list[str]]) -> Iterator[MirrorServer]:
+    with serving(history[0]) as running:
+        yield running
+
+
+def _code(response: requests.Response) -> str:
+    return str(response.json()["errors"][0]["extensions"]["contentful"]["code"])
+
+
+def _refused(response: requests.Response, status: int, code: str) -> dict[str, Any]:
+    """The one error of a refused request, checked for its status, code and shape."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"errors"}, body  # no data: nothing ran
+    [error] = body["errors"]
+    assert error["extensions"]["contentful"]["code"] == code
+    assert (
+        error["extensions"]["contentful"]["requestId"]
+        == response.headers["X-Contentful-Request-Id"]
+    )
+    assert response.headers["Content-Type"].startswith("application/json")
+    return dict(error)
+
+
+# -- bounds checked before anything runs ------------------------------------------------------
+
+
+def test_complexity_is_counted_as_contentful_documents_it(server: MirrorServer) -> None:
+    client = GraphQL(server)
+    # The shape of Contentful's own example: 100 + 100*100 linkedFrom + 100*10 + 100*10.
+    query = """{ cityCollection { items { name linkedFrom { placeCollection { items { title } } }
+        highlightsCollection(limit: 10) { items { title photo { url } } } } } }"""
+    error = _refused(client.post(query), 400, "TOO_COMPLEX_QUERY")
+    assert error["message"] == (
+        "Query cannot be executed. The maximum allowed complexity for a query is 11000 but it "
+        "was 12100. Simplify the query e.g. by setting lower limits for collections."
+    )
+    assert error["extensions"]["contentful"]["details"] == {"maximumCost": 11000, "cost": 12100}
+    fine = client.post("{ placeCollection(limit: 5) { items { city { name } photo { url } } } }")
+    assert fine.status_code == 200 and fine.headers["X-Contentful-Graphql-Query-Cost"] == "15"
+
+
+def test_a_too_complex_query_runs_nothing(
+    server: MirrorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mirror.delivery.engine import DeliveryEngine
+
+    searched: list[Any] = []
+    monkeypatch.setattr(DeliveryEngine, "search", lambda *args: searched.append(args))
+    query = "{ placeCollection(limit: 1000) { items { city { highlightsCollection { total } } } } }"
+    _refused(GraphQL(server).post(query), 400, "TOO_COMPLEX_QUERY")
+    assert searched == []
+
+
+def test_rich_text_links_count_a_thousand_without_size_validations(server: MirrorServer) -> None:
+    client = GraphQL(server)
+    links = "body { links { entries { block { sys { id } } } } }"
+    query = "{ guideCollection(limit: %d) { items { " + links + " } } }"
+    error = _refused(client.post(query % 11), 400, "TOO_COMPLEX_QUERY")
+    assert error["extensions"]["contentful"]["details"]["cost"] == 11 + 11 * 1000
+    assert client.post(query % 10).headers["X-Contentful-Graphql-Query-Cost"] == "10010"
+
+
+def test_limits_beyond_a_thousand_or_negative_are_refused(server: MirrorServer) -> None:
+    client = GraphQL(server)
+    for arguments in ("limit: 1001", "limit: -1", "skip: -1"):
+        error = _refused(
+            client.post(f"{{ placeCollection({arguments}) {{ total }} }}"),
+            400,
+            "GRAPHQL_VALIDATION_FAILED",
+        )
+        assert arguments.split(":")[0] in error["message"]
+
+
+def test_a_query_over_eight_kilobytes_is_refused_as_contentful_words_it(
+    server: MirrorServer,
+) -> None:
+    client = GraphQL(server)
+    padding = " " * 8200
+    query = "{ placeCollection(limit: 1) { total }" + padding + "}"
+    body = json.dumps({"query": query}).encode()
+    response = client.session.post(
+        client.url, data=body, headers={"Content-Type": "application/json"}
+    )
+    error = _refused(response, 400, "QUERY_TOO_BIG")
+    assert error["message"] == (
+        "Query cannot be executed. The maximum allowed size for a query is 8192 bytes but it "
+        f"was {len(body)} bytes"
+    )
+    assert _code(client.get(query=query)) == "QUERY_TOO_BIG"
+    small = "{ placeCollection(limit: 1) { total }" + " " * 7000 + "}"
+    assert client.get(query=small).status_code == 200
+
+
+def test_a_query_nested_too_deep_is_refused_before_parsing(server: MirrorServer) -> None:
+    client = GraphQL(server)
+    brackets = "{ a" * 100 + " }" * 100
+    error = _refused(client.post(brackets), 400, "TOO_COMPLEX_QUERY")
+    assert error["extensions"]["contentful"]["details"] == {"maximumDepth": 64, "depth": 100}
+    fragments = "".join(
+        f"fragment F{n} on Place {{ city {{ highlightsCollection(limit: 1) "
+        f"{{ items {{ ...F{n + 1} }} }} }} }}\n"
+        for n in range(15)
+    )
+    fragments += "fragment F15 on Place { title }\n"
+    deep = "{ placeCollection(limit: 1) { items { ...F0 } } }\n" + fragments
+    error = _refused(client.post(deep), 400, "TOO_COMPLEX_QUERY")
+    assert error["extensions"]["contentful"]["details"]["maximumDepth"] == 40
+
+
+def test_variables_nested_too_deep_are_refused_before_they_are_compiled(
+    server: MirrorServer,
+) -> None:
+    query = "query ($where: PlaceFilter) { placeCollection(where: $where) { total } }"
+    where: dict[str, Any] = {"rating_gt": 4}
+    for _ in range(100):
+        where = {"AND": [where]}
+    error = _refused(GraphQL(server).post(query, {"where": where}), 400, "TOO_COMPLEX_QUERY")
+    assert error["extensions"]["contentful"]["details"]["maximumDepth"] == 64
+    shallow: dict[str, Any] = {"rating_gt": 4}
+    for _ in range(10):
+        shallow = {"AND": [shallow]}
+    client = GraphQL(server)
+    nested = client.data(query, {"where": shallow})["placeCollection"]["total"]
+    assert nested == client.data(query, {"where": {"rating_gt": 4}})["placeCollection"]["total"]
+
+
+# -- requests refused ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({}, "MISSING_QUERY"),
+        ({"query": "   "}, "MISSING_QUERY"),
+        ({"query": "{ placeCollection { total }"}, "INVALID_QUERY_FORMAT"),
+        ({"query": "{ placeCollection { nope } }"}, "GRAPHQL_VALIDATION_FAILED"),
+        ({"query": "mutation { x }"}, "GRAPHQL_VALIDATION_FAILED"),
+        (
+            {"query": "query A { placeCollection { total } }", "operationName": "B"},
+            "QUERY_OPERATION_NAME_MISMATCH",
+        ),
+        (
+            {
+                "query": "query A { a: placeCollection { total } } "
+                "query B { b: cityCollection { total } }"
+            },
+            "QUERY_OPERATION_NAME_MISMATCH",
+        ),
+        (
+            {"query": "query ($id: String!) { place(id: $id) { title } }"},
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            {
+                "query": "query ($n: Int) { placeCollection(limit: $n) { total } }",
+                "variables": {"n": "ten"},
+            },
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        ({"query": "{ placeCollection { total } }", "variables": [1]}, "INVALID_VARIABLES_FORMAT"),
+    ],
+)
+def test_malformed_requests_get_contentfuls_codes(
+    server: MirrorServer, body: dict[str, Any], code: str
+) -> None:
+    client = GraphQL(server)
+    response = client.session.post(
+        client.url, data=json.dumps(body), headers={"Content-Type": "application/json"}
+    )
+    error = _refused(response, 400, code)
+    assert error["message"]
+
+
+def test_validation_errors_say_where(server: MirrorServer) -> None:
+    error = _refused(
+        GraphQL(server).post("{\n  placeCollection { nope }\n}"), 400, "GRAPHQL_VALIDATION_FAILED"
+    )
+    assert error["message"] == "Cannot query field 'nope' on type 'PlaceCollection'."
+    assert error["locations"] == [{"line": 2, "column": 21}]
+
+
+def test_bad_variables_json_in_a_get_is_invalid_variables_format(server: MirrorServer) -> None:
+    response = GraphQL(server).get(query="{ placeCollection { total } }", variables="{not json")
+    _refused(response, 400, "INVALID_VARIABLES_FORMAT")
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [
+        ("/content/v1/spaces/other/environments/master", 400, "UNKNOWN_SPACE"),
+        ("/content/v1/spaces/wayfarer/environments/staging", 400, "UNKNOWN_ENVIRONMENT"),
+        ("/content/v1/spaces/wayfarer/environments/master/explore", 404, "NOT_FOUND"),
+    ],
+)
+def test_unknown_places_are_refused(
+    server: MirrorServer, path: str, status: int, code: str
+) -> None:
+    client = GraphQL(server, path=server.base_url + path)
+    _refused(client.post("{ placeCollection { total } }"), status, code)
+
+
+def test_with_an_access_token_graphql_needs_it_as_rest_does(
+    history: tuple[Path, list[str]],
+) -> None:
+    with serving(history[0], access_token="s3cret") as running:
+        query = "{ placeCollection(limit: 1) { total } }"
+        missing = GraphQL(running).post(query)
+        wrong = GraphQL(running, token="nope").post(query)
+        header = GraphQL(running, token="s3cret").post(query)
+        parameter = GraphQL(running)
+        parameter.url += "?access_token=s3cret"
+        rest = requests.get(
+            f"{running.base_url}/spaces/wayfarer/environments/master/entries", timeout=10
+        )
+        _refused(missing, 401, "ACCESS_TOKEN_MISSING")
+        _refused(wrong, 401, "ACCESS_TOKEN_INVALID")
+        assert header.status_code == 200 and parameter.post(query).status_code == 200
+        assert rest.status_code == 401
+
+
+# -- transport ------------------------------------------------------------------------------------
+
+
+def test_get_form_and_the_legacy_path_answer_as_json_post_does(server: MirrorServer) -> None:
+    client = GraphQL(server)
+    query = (
+        "query Count($limit: Int) { placeCollection(limit: $limit) { total items { sys { id } } } }"
+    )
+    expected = client.data(query, {"limit": 2})
+    got = client.get(query=query, variables=json.dumps({"limit": 2}), operationName="Count")
+    assert got.status_code == 200 and got.json()["data"] == expected
+    form = client.session.post(
+        client.url, data={"query": query, "variables": json.dumps({"limit": 2})}, timeout=10
+    )
+    assert form.status_code == 200 and form.json()["data"] == expected
+    legacy = GraphQL(server, path=f"{server.base_url}/content/v1/spaces/wayfarer")
+    assert legacy.data(query, {"limit": 2}) == expected
+    picked = client.post(
+        "query A { a: cityCollection { total } } query B { b: placeCollection { total } }",
+        operationName="B",
+        extensions={"clientLibrary": {"name": "test"}},
+    )
+    assert picked.json() == {"data": {"b": {"total": expected["placeCollection"]["total"]}}}
+
+
+def test_persisted_queries_are_stored_and_run_by_their_hash(server: MirrorServer) -> None:
+    client = GraphQL(server)
+    query = "{ cityCollection(limit: 1, order: sys_id_ASC) { items { sys { id } } } }"
+    digest = hashlib.sha256(query.encode()).hexdigest()
+    persisted = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+    unknown = client.get(extensions=json.dumps(persisted))
+    _refused(unknown, 404, "PersistedQueryNotFound")
+    stored = client.post(query, extensions=persisted)
+    assert stored.status_code == 200
+    again = client.get(extensions=json.dumps(persisted))
+    assert again.status_code == 200 and again.json() == stored.json()
+    wrong = {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}
+    _refused(client.post(query, extensions=wrong), 400, "PersistedQueryMismatch")
+
+
+def test_browsers_may_post_rest_paths_stay_read_only(server: MirrorServer) -> None:
+    client = GraphQL(server)
+    preflight = requests.options(client.url, timeout=10)
+    assert preflight.status_code == 204
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    rest = requests.post(
+        f"{server.base_url}/spaces/wayfarer/environments/master/entries", data=b"{}"
+    )
+    assert rest.status_code == 405 and rest.headers["Allow"] == "GET, HEAD, OPTIONS"
+    answer = client.post("{ placeCollection(limit: 1) { total } }")
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+
+
+# -- revisions and content models ------------------------------------------------------------------
+
+
+def test_each_revision_is_answered_from_its_own_commit(history: tuple[Path, list[str]]) -> None:
+    directory, commits = history
+    query = '{ place(id: "lisbon-feira-da-ladra") { rating title(locale: "de-DE") } }'
+    answers = []
+    for commit in (commits[0], commits[1]):
+        with serving(directory, rev=commit) as running:
+            answers.append(GraphQL(running).data(query)["place"])
+            rest = Reader.of(running).json("/entries/lisbon-feira-da-ladra", locale="de-DE")
+            assert answers[-1] == {
+                "rating": rest["fields"]["rating"],
+                "title": rest["fields"]["title"],
+            }
+    assert answers[0] != answers[1]  # round 1 moved the rating and brought the German title
+
+
+def test_follow_serves_each_new_commit_over_graphql(tmp_path: Path) -> None:
+    directory = tmp_path / "mirror"
+    query = '{ place(id: "lisbon-feira-da-ladra") { rating } }'
+    with Emulator(EmulatorConfig(round=0)) as emulator:
+        sync_json(emulator, directory)
+        with serving(directory, follow=True, poll_seconds=0.05) as running:
+            before = GraphQL(running).data(query)["place"]["rating"]
+            emulator.store.apply_round(1)
+            sync_json(emulator, directory)
+            head = git(directory, "rev-parse", "HEAD").strip()
+            for _ in range(200):
+                if running.commit == head:
+                    break
+                time.sleep(0.05)
+            after = GraphQL(running).data(query)["place"]["rating"]
+    assert (before, after) == (4.2, 4.4)
+
+
+def test_a_model_with_colliding_names_answers_422_and_rest_still_works(tmp_path: Path) -> None:
+    content_types = [
+        {
+            "sys": {"id": "A_car"},
+            "name": "A car",
+            "fields": [{"id": "name", "name": "Name", "type": "Symbol"}],
+        },
+        {
+            "sys": {"id": "a_car_"},
+            "name": "Another car",
+            "fields": [{"id": "name", "name": "Name", "type": "Symbol"}],
+        },
+    ]
+    write_space(tmp_path / "space", "cars", content_types)
+    with Emulator(EmulatorConfig(space_dir=tmp_path / "space")) as emulator:
+        sync_json(emulator, tmp_path / "mirror")
+    with serving(tmp_path / "mirror") as running:
+        error = _refused(GraphQL(running).post("{ __typename }"), 422, "COLLIDING_TYPE_NAMES")
+        assert error["message"] == (
+            "Schema generation failed. Type name generated for the content types 'A_car', "
+            "'a_car_' would be the same for all of them: 'ACar'"
+        )
+        assert Reader.of(running).json("/entries")["total"] == 6
+
+
+def test_mirror_serve_port_0_json_prints_the_address_graphql_is_served_at(
+    history: tuple[Path, list[str]],
+) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "mirror",
+        "serve",
+        str(history[0]),
+        "--port",
+        "0",
+        "--json",
+        "-q",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        facts = json.loads(process.stdout.readline())
+        url = (
+            f"{facts['base_url']}/content/v1/spaces/{facts['space']}"
+            f"/environments/{facts['environment']}"
+        )
+        response = requests.post(url, json={"query": "{ cityCollection { total } }"}, timeout=30)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert response.status_code == 200
+    assert response.json() == {"data": {"cityCollection": {"total": 9}}}
