@@ -325,3 +325,89 @@ def test_an_update_of_some_content_types_matches_their_full_export(
         _export(source, full, *options, "--resolve-links", "2")
         assert _exported(out) == _exported(full)
         shutil.rmtree(full)
+
+
+@pytest.mark.parametrize("where", ["en-US", "_files", "locales.json"])
+def test_an_out_holding_someone_elses_files_is_refused_not_emptied(
+    round0: Emulator, tmp_path: Path, where: str
+) -> None:
+    source, out = tmp_path / "m", tmp_path / "hugo"
+    sync_json(round0, source)
+    mine = out / where / "posts" / "hello.md"  # a folder an export would replace whole
+    mine.parent.mkdir(parents=True)
+    mine.write_text("# mine\n")
+    result = mirror("export", str(source), str(out), "--locale", "all")
+    assert result.exit_code == 2, result.stderr
+    assert f"{out / where} already exists" in result.stderr
+    assert "holds no earlier mirror export" in result.stderr
+    assert files_of(out) == {f"{where}/posts/hello.md": b"# mine\n"}
+    shutil.rmtree(out / where)
+    _export(source, out, "--locale", "all")  # OUT is now an export: later ones replace freely
+    (out / ".mirror-export.json").unlink()  # as an interrupted export leaves it
+    assert "exported" in _export(source, out, "--locale", "all").stdout
+
+
+def test_a_manifest_that_cannot_be_written_is_refused_before_out_changes(
+    round0: Emulator, tmp_path: Path
+) -> None:
+    source, out = tmp_path / "m", tmp_path / "out"
+    sync_json(round0, source)
+    result = mirror(
+        "export",
+        str(source),
+        str(out),
+        "--locale",
+        "all",
+        "--manifest",
+        str(tmp_path / "no/m.json"),
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"Error: --manifest {tmp_path / 'no/m.json'} cannot be written: "
+        f"no such folder {tmp_path / 'no'}"
+    )
+    assert not out.exists()
+
+
+def test_a_dropped_locale_goes_and_the_manifest_says_so(round0: Emulator, tmp_path: Path) -> None:
+    source, out = tmp_path / "m", tmp_path / "out"
+    sync_json(round0, source)
+    _export(source, out, "--locale", "all")
+    before = {p for p in files_of(out) if p.startswith("de-DE/")}
+    manifest = tmp_path / "manifest.json"
+    _export(source, out, "--locale", "en-US", "--manifest", str(manifest))
+    assert not (out / "de-DE").exists() and (out / "en-US").is_dir()
+    body = json.loads(manifest.read_text())
+    assert set(body["locales"]["de-DE"]["removed"]) == before and before
+    assert body["locales"]["de-DE"]["written"] == []
+
+
+def test_the_manifest_lists_copied_asset_files(round0: Emulator, tmp_path: Path) -> None:
+    source, out = tmp_path / "m", tmp_path / "out"
+    sync_json(round0, source, "--download-assets")
+    manifest = tmp_path / "manifest.json"
+    _export(source, out, "--locale", "en-US", "--copy-assets", "--manifest", str(manifest))
+    copies = {p for p in files_of(out) if p.startswith("_files/")}
+    assert copies and set(json.loads(manifest.read_text())["files"]["written"]) == copies
+    api = Api(round0)
+    asset = round0.store.item("Asset", "kyoto-hero")
+    file = asset["fields"]["file"]["en-US"]
+    renamed = {**file, "fileName": "kyoto-renamed.png"}
+    fields = {**asset["fields"], "file": {**asset["fields"]["file"], "en-US": renamed}}
+    assert api.write("PUT", "assets", "kyoto-hero", {"fields": fields}).status_code == 200
+    sync_json(round0, source, "--download-assets")
+    _export(source, out, "--locale", "en-US", "--copy-assets", "--manifest", str(manifest))
+    files = json.loads(manifest.read_text())["files"]
+    assert "_files/kyoto-hero/en-US/kyoto-renamed.png" in files["written"]
+    assert f"_files/kyoto-hero/en-US/{file['fileName']}" in files["removed"]
+    assert (out / "_files/kyoto-hero/en-US/kyoto-renamed.png").is_file()
+
+
+def test_options_that_do_nothing_are_pointed_out(round0: Emulator, tmp_path: Path) -> None:
+    source = tmp_path / "m"
+    sync_json(round0, source)
+    result = _export(
+        source, tmp_path / "out", "--locale", "en-US", "--index-field", "slugg", "--copy-assets"
+    )
+    assert "note: --index-field slugg: no content type has such a field" in result.stderr
+    assert "note: --copy-assets: the mirror holds no downloaded asset files" in result.stderr

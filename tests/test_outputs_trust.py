@@ -106,7 +106,7 @@ def test_a_content_type_without_entries_is_known(space: Path, tmp_path: Path) ->
     result = export(space, tmp_path / "o", "--locale", "en-US", "--content-type", "newsletter")
     assert result.exit_code == 0, result.stderr
     assert json.loads((tmp_path / "o/en-US/newsletter.index.json").read_text()) == []
-    assert "exported 0 entries in 1 locale (en-US)" in result.stdout
+    assert "exported 0 entries in 1 locale (en-US), 1 file written" in result.stdout
 
 
 def test_a_filtered_export_replaces_only_its_own_folders(synced: Path, tmp_path: Path) -> None:
@@ -126,9 +126,10 @@ def test_a_filtered_export_replaces_only_its_own_folders(synced: Path, tmp_path:
 
 def test_an_unfiltered_export_still_drops_stale_content_types(synced: Path, tmp_path: Path) -> None:
     out = tmp_path / "site"
-    (out / "en-US/retired").mkdir(parents=True)
-    (out / "en-US/retired/index.json").write_text("[]")
     assert export(synced, out, "--locale", "en-US").exit_code == 0
+    (out / "en-US/retired").mkdir()  # a content type an earlier export had, since deleted
+    (out / "en-US/retired/index.json").write_text("[]")
+    assert export(synced, out, "--locale", "en-US", "--full").exit_code == 0
     types = ["author", "city", "guide", "place"]
     assert sorted(p.name for p in (out / "en-US").iterdir()) == sorted(
         ["_assets", *types, *(f"{name}.index.json" for name in types)]
@@ -143,9 +144,9 @@ def test_the_summary_speaks_proper_english(space: Path, tmp_path: Path) -> None:
     (space / "entries/author/author-kenji.json").unlink()
     commit(space, "one entry of its own kind")
     result = export(space, tmp_path / "o", "--locale", "en-US", "--content-type", "solo")
-    assert result.stdout.startswith("exported 1 entry in 1 locale (en-US) to "), result.stdout
+    assert result.stdout.startswith("exported 1 entry in 1 locale (en-US), "), result.stdout
     result = export(space, tmp_path / "o", "--locale", "en-US", "--locale", "de-DE")
-    assert " in 2 locales (en-US, de-DE) " in result.stdout
+    assert " 44 entries in 2 locales (en-US, de-DE), 124 files written, " in result.stdout
 
 
 # -- 2. nothing is written through a symlink ---------------------------------------------
@@ -160,6 +161,14 @@ def test_export_replaces_a_link_it_owns_never_its_target(
     (out / planted).symlink_to(victim, target_is_directory=True)
     before = snapshot(victim)
     result = export(synced, out, "--locale", "en-US")
+    if planted == "en-US":  # in an OUT that holds no export: not ours to replace
+        assert result.exit_code == 2 and "already exists" in result.stderr
+        assert snapshot(victim) == before and (out / planted).is_symlink()
+        (out / planted).unlink()
+        assert export(synced, out, "--locale", "en-US").exit_code == 0
+        shutil.rmtree(out / planted)  # in an export: replaced, never written through
+        (out / planted).symlink_to(victim, target_is_directory=True)
+        result = export(synced, out, "--locale", "en-US", "--full")
     assert result.exit_code == 0, result.stderr
     assert snapshot(victim) == before
     assert not (out / "en-US").is_symlink() and (out / "en-US/city.index.json").is_file()

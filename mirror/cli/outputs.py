@@ -128,8 +128,11 @@ def export(
     import json
 
     from mirror.outputs.export import export as run_export
+    from mirror.outputs.staging import check_writable_file, write_text_atomically
 
     wanted = ["all"] if "all" in locales else list(locales)
+    if manifest is not None:
+        run_guarded(lambda: check_writable_file(manifest, "--manifest"), verbose)
     install_sigterm()  # a cancelled CI job: OUT left as it was, exit 130
     report = run_guarded(
         lambda: run_export(
@@ -148,15 +151,20 @@ def export(
     )
     if report.reason and not full:
         click.echo(f"full export: {report.reason}", err=True)
+    for notice in report.notices:
+        click.echo(f"note: {notice}", err=True)
     if manifest is not None:
-        manifest.write_text(json.dumps(report.manifest(), indent=2, sort_keys=True) + "\n")
+        text = json.dumps(report.manifest(), indent=2, sort_keys=True) + "\n"
+        run_guarded(lambda: write_text_atomically(manifest, text), verbose)
     if as_json:
         click.echo(json.dumps(_summary(report, out), indent=2, sort_keys=True))
         return
     done = "updated" if report.mode == "incremental" else "exported"
+    per_locale = max((len(c.entries) for c in report.changes.values()), default=0)
     click.echo(
-        f"{done} {_count(report.entries, 'entry', 'entries')} in "
-        f"{_count(len(report.locales), 'locale')} ({', '.join(report.locales)}) to {out}"
+        f"{done} {_count(per_locale, 'entry', 'entries')} in "
+        f"{_count(len(report.locales), 'locale')} ({', '.join(report.locales)}), "
+        f"{_count(report.files, 'file')} written, to {out}"
     )
 
 

@@ -10,6 +10,7 @@ the next export of a later commit rewrites only what the commits since affect
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,9 @@ from mirror.client.tree import MirrorTree
 from mirror.errors import InvalidData, MirrorStateError, UsageError
 from mirror.outputs.flatten import Flattener, Reader, fallback_chain, links_of
 from mirror.outputs.incremental import (
+    BESIDE,
     FORMAT,
+    RECORD,
     FullExport,
     Revision,
     dirty_paths,
@@ -84,6 +87,10 @@ class ExportReport:
     commit: str | None = None
     previous: str | None = None
     changes: dict[str, LocaleChanges] = field(default_factory=dict)
+    # copies of asset files (--copy-assets) written and removed, relative to OUT
+    files_written: list[str] = field(default_factory=list)
+    files_removed: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # worth a line on stderr
 
     def manifest(self) -> dict[str, Any]:
         return {
@@ -92,6 +99,7 @@ class ExportReport:
             "mode": self.mode,
             "reason": self.reason,
             "locales": {code: changes.as_json() for code, changes in self.changes.items()},
+            "files": {"written": sorted(self.files_written), "removed": sorted(self.files_removed)},
         }
 
 
@@ -142,6 +150,23 @@ class Mirror:
             "updatedAt": flat["updatedAt"],
             "fields": {n: flat["fields"][n] for n in names if n in flat["fields"]},
         }
+
+    def doubts(self, options: ExportOptions) -> list[str]:
+        """What in the options likely is not what the user meant (said, not refused)."""
+        said = []
+        fields = {f.get("id") for ct in self.definitions.values() for f in ct.get("fields", [])}
+        unknown = [name for name in options.index_fields if name not in fields]
+        if unknown:
+            said.append(
+                f"--index-field {', '.join(unknown)}: no content type has such a field, so no "
+                "index row carries it (the fields are listed in content_types/*.json)"
+            )
+        if options.copy_assets and not any(self.tree.files_under("assets/files", suffix="")):
+            said.append(
+                "--copy-assets: the mirror holds no downloaded asset files, so none were "
+                "copied; sync with --download-assets first"
+            )
+        return said
 
     def locales_file(self) -> bytes:
         fallback = {loc["code"]: loc.get("fallbackCode") for loc in self.locales}
@@ -196,11 +221,14 @@ def export(
     if reason is None:
         assert revision is not None
         try:
-            return update_export(mirror, out, options, revision, _recorded_commit(out, options))
+            report = update_export(mirror, out, options, revision, _recorded_commit(out, options))
+            report.notices = mirror.doubts(options)
+            return report
         except FullExport as why:
             reason = str(why)
     report = write_full(mirror, reader or Reader(mirror.tree), out, options, revision, jobs)
     report.reason = reason
+    report.notices = mirror.doubts(options)
     return report
 
 
@@ -288,6 +316,22 @@ def _check_out(
     scratch = [out / f".{code}.partial" for code in locales]
     beside = [out / name for name in (".mirror-export", ".mirror-export.partial", FILES)]
     refuse_overlap(directory, out, [*replaced, *scratch, *beside])
+    _refuse_replacing_foreign(out, replaced)
+
+
+def _refuse_replacing_foreign(out: Path, replaced: list[Path]) -> None:
+    """An export replaces its locale folders whole: in an OUT that holds no export of
+    ours (neither its record nor its link index, which an interrupted export leaves),
+    a folder of that name holds someone else's files, and is refused, not deleted."""
+    if any(os.path.lexists(out / name) for name in (RECORD, BESIDE)):
+        return
+    for path in [*replaced, out / FILES, out / "locales.json"]:
+        if path.is_symlink() or path.is_file() or (path.is_dir() and any(path.iterdir())):
+            raise UsageError(
+                f"{path} already exists, and {out} holds no earlier mirror export (no {RECORD}) "
+                "to say it is one: an export replaces it whole; give an empty or new OUT, "
+                "or move it away"
+            )
 
 
 def entry_links(item: dict[str, Any]) -> list[tuple[str, str]]:

@@ -24,10 +24,18 @@ from mirror.outputs.export import (
     entry_links,
 )
 from mirror.outputs.flatten import Flattener, Reader
-from mirror.outputs.incremental import BESIDE, LINKS, RECORD, LinkIndex, Revision, record_bytes
+from mirror.outputs.incremental import (
+    BESIDE,
+    LINKS,
+    RECORD,
+    LinkIndex,
+    Revision,
+    read_record,
+    record_bytes,
+)
 from mirror.outputs.render import index_bytes, render_entries, write_new
-from mirror.outputs.staging import Staging, remove, writing
-from mirror.wire import canonical_json
+from mirror.outputs.staging import Staging, files_in, remove, writing
+from mirror.wire import canonical_json, is_safe_id
 
 
 def write_full(
@@ -67,8 +75,37 @@ def write_full(
         for code, changes in report.changes.items():
             before = _files_below(out / code, options.content_types)
             changes.removed = sorted(before - set(changes.written))
-        _swap_in(out, staged, meta, options, revision)
+        dropped = _dropped_locales(out, options)
+        for code in dropped:  # its folder goes: listed, so that a site purges its pages
+            report.changes[code] = LocaleChanges(removed=sorted(_files_below(out / code, None)))
+        _note_copies(out, meta.new / FILES, options, report)
+        _swap_in(out, staged, meta, options, revision, dropped)
     return report
+
+
+def _dropped_locales(out: Path, options: ExportOptions) -> list[str]:
+    """Locales the earlier export in OUT had, of every content type, that this one,
+    of every content type too, no longer exports."""
+    record = read_record(out)
+    earlier = (record or {}).get("options")
+    if options.content_types is not None or not isinstance(earlier, dict):
+        return []
+    if earlier.get("contentTypes") is not None or not isinstance(earlier.get("locales"), list):
+        return []
+    return sorted(
+        code
+        for code in earlier["locales"]
+        if isinstance(code, str) and is_safe_id(code) and code not in options.locales
+    )
+
+
+def _note_copies(out: Path, staged: Path, options: ExportOptions, report: ExportReport) -> None:
+    """Copies of asset files written and removed, for the manifest."""
+    if options.content_types is not None and not options.copy_assets:
+        return  # the copies are left as they are
+    before = files_in(out / FILES, out)
+    report.files_written = sorted(files_in(staged, staged.parent)) if options.copy_assets else []
+    report.files_removed = sorted(before - set(report.files_written))
 
 
 def _index_the_rest(reader: Reader, chosen: list[str], index: LinkIndex) -> None:
@@ -171,9 +208,12 @@ def _swap_in(
     meta: Staging,
     options: ExportOptions,
     revision: Revision | None,
+    dropped: list[str],
 ) -> None:
     """Every locale at once, once every one is ready; the record last."""
     remove(out / RECORD)
+    for code in dropped:
+        remove(out / code)
     for code, staging in staged.items():
         if options.content_types is None:
             staging.swap(staging.new, out / code)  # stale content types go too

@@ -10,8 +10,9 @@ in chunk order, so the index files, the reverse-link index and the report are th
 whatever the number of workers; the entry files are the same bytes too, since each is
 the canonical JSON of the same flattened object.
 
-Workers are forked (they share the mirror's already-read content model and id map);
-where fork is not available, or the export is small, everything runs in this process.
+Workers are forked (they share the mirror's already-read content model and id map),
+or spawned and sent the job where this process runs other threads; where neither is
+available, or the export is small, everything runs in this process.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import gc
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,7 +93,7 @@ def render_entries(
 def _workers(jobs: int | None, count: int) -> int:
     """`jobs` when asked (at most one per entry); by default one per core for a large
     export; one wherever fork is not available (Windows)."""
-    if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if count < 2 or "fork" not in multiprocessing.get_all_start_methods():  # Windows
         return 1
     if jobs is None:
         return default_jobs() if count >= _PARALLEL_FROM else 1
@@ -103,12 +105,18 @@ def _render_forked(
 ) -> Iterator[Rendered]:
     global _job
     _job = job
-    # What the workers inherit stays shared with this process only while nobody writes
-    # to it; the collector's passes would (its bookkeeping lives in each object).
+    # A process with other threads (a test's in-process server, say) must not fork: a
+    # lock one of them holds would stay held in the child for ever. It starts fresh
+    # workers and sends them the job instead.
+    alone = threading.active_count() == 1
+    context = multiprocessing.get_context("fork" if alone else "spawn")
+    # What forked workers inherit stays shared with this process only while nobody
+    # writes to it; the collector's passes would (its bookkeeping lives in each object).
     gc.freeze()
     try:
-        context = multiprocessing.get_context("fork")
-        with context.Pool(workers, initializer=_ignore_interrupts) as pool:
+        with context.Pool(
+            workers, initializer=_start_worker, initargs=(None if alone else job,)
+        ) as pool:
             for results in pool.imap(_render_chunk, chunks):
                 yield from results
     finally:
@@ -116,16 +124,20 @@ def _render_forked(
         gc.unfreeze()
 
 
-def _ignore_interrupts() -> None:
+def _start_worker(job: _Job | None) -> None:
     """Ctrl-C reaches the whole process group: the parent stops the workers and reports
     once, rather than each worker printing its own traceback. SIGTERM, which the parent
-    may turn into an interruption, is how the pool stops a worker: it must just end."""
+    may turn into an interruption, is how the pool stops a worker: it must just end.
+    A spawned worker gets its job here; a forked one has it already."""
+    global _job
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if job is not None:
+        _job = job
 
 
 def _render_chunk(chunk: list[tuple[str, str]]) -> list[Rendered]:
-    assert _job is not None, "a worker runs only in a process forked by _render_forked"
+    assert _job is not None, "a worker runs only in a pool started by _render_forked"
     return list(_render(_job, chunk))
 
 

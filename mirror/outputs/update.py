@@ -37,7 +37,7 @@ from mirror.outputs.incremental import (
     changes_since,
     record_bytes,
 )
-from mirror.outputs.staging import Staging, remove, writing
+from mirror.outputs.staging import Staging, files_in, remove, writing
 from mirror.wire import canonical_json, parse_json
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -87,6 +87,7 @@ def update_export(
             report.entries += len(locale_changes.entries)
             report.files += len(locale_changes.written)
         files = _plan_files(mirror, meta.new, changes) if options.copy_assets else Plan()
+        _note_copies(out, meta.new, files, report)
         for plan in [*plans.values(), files]:
             _refuse_links_on_the_way(out, plan)
         remove(out / RECORD)
@@ -222,6 +223,15 @@ def _plan_files(mirror: Mirror, staged: Path, changes: Changes) -> Plan:
             shutil.copyfile(mirror.directory / name, target)
         plan.writes[relative] = staged / relative
     return plan
+
+
+def _note_copies(out: Path, staged: Path, files: Plan, report: ExportReport) -> None:
+    """The copies of asset files an update writes and removes, for the manifest: each
+    changed asset's folder of copies is replaced whole."""
+    for relative in [*files.writes, *files.removals]:
+        now = files_in(staged / relative, staged) if relative in files.writes else set()
+        report.files_written += sorted(now)
+        report.files_removed += sorted(files_in(out / relative, out) - now)
 
 
 def _stage(staged: Path, relative: str, data: bytes) -> Path:
