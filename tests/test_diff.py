@@ -5,7 +5,9 @@ and a synthetic space large enough to need bounds."""
 from __future__ import annotations
 
 import copy
+import errno
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +17,7 @@ import pytest
 
 from mirror.emulator import Emulator, EmulatorConfig
 from mirror.emulator.synthetic import SyntheticSpace
-from tests.conftest import Api, git, mirror, sync_json
+from tests.conftest import Api, git, mirror, sync_args, sync_json
 from tests.serving import synced_rounds
 
 
@@ -414,16 +416,78 @@ def test_usage_errors_exit_2_with_one_line(sample: Path, args: list[str], says: 
     assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_a_folder_that_is_not_a_mirror_exits_2(sample: Path, tmp_path: Path) -> None:
+def test_output_in_a_missing_folder_is_refused_naming_the_path_given(
+    sample: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "nonexistent" / "dir" / "x.html"
+    result = _diff(str(sample), "--format", "html", "--output", str(target))
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: cannot write {target}: no such folder {target.parent}\n"
+    (tmp_path / "notes").write_text("a file\n")
+    below_a_file = tmp_path / "notes" / "x.html"
+    result = _diff(str(sample), "--output", str(below_a_file))
+    assert result.exit_code == 2
+    assert (
+        result.stderr
+        == f"Error: cannot write {below_a_file}: {tmp_path / 'notes'} is not a folder\n"
+    )
+
+
+def test_a_failed_write_names_the_output_not_its_temporary_file(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(descriptor: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    target = tmp_path / "review.txt"
+    monkeypatch.setattr(os, "fsync", disk_full)
+    result = _diff(str(sample), "--output", str(target))
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: cannot write {target}: no space left on device\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_takes_any_file_name_the_system_allows(sample: Path, tmp_path: Path) -> None:
+    longest = tmp_path / ("x" * 250 + ".html")  # 255 characters: NAME_MAX
+    assert _diff(str(sample), "--output", str(longest)).exit_code == 0
+    assert longest.read_text(encoding="utf-8") == _ok(str(sample))
+    too_long = tmp_path / ("x" * 300 + ".html")
+    result = _diff(str(sample), "--output", str(too_long))
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: cannot write {too_long}: file name too long\n"
+
+
+def test_a_repository_that_holds_no_mirror_is_not_a_mirror(tmp_path: Path) -> None:
     result = _diff(str(tmp_path))
-    assert result.exit_code == 2 and "is not a mirror" in result.stderr
+    assert result.exit_code == 2 and "is not a mirror (not in a git repository)" in result.stderr
     git(tmp_path, "init", "-q")
     commit = ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty"]
     git(tmp_path, *commit, "-m", "not a round")
+    for args in ([], ["HEAD"]):
+        result = _diff(str(tmp_path), *args)
+        assert result.exit_code == 2
+        assert result.stderr == f"Error: {tmp_path} is not a mirror at HEAD (no mirror.json)\n"
+
+
+def test_a_folder_inside_a_mirror_is_not_a_mirror_at_either_revision(sample: Path) -> None:
+    entries = sample / "entries"
+    for args, rev in (([], "HEAD"), (["HEAD~2..HEAD~1"], "HEAD~1")):
+        result = _diff(str(entries), *args)
+        assert result.exit_code == 2
+        assert result.stderr == f"Error: {entries} is not a mirror at {rev} (no mirror.json)\n"
+
+
+def test_a_mirror_with_no_round_says_to_sync_it(sample: Path, tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    (tmp_path / "mirror.json").write_bytes((sample / "mirror.json").read_bytes())
+    git(tmp_path, "add", "mirror.json")
+    git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "by hand")
     result = _diff(str(tmp_path))
-    assert result.exit_code == 2 and "no sync round yet" in result.stderr
-    result = _diff(str(tmp_path), "HEAD")
-    assert result.exit_code == 2 and "is not a mirror at commit" in result.stderr
+    assert result.exit_code == 2
+    assert result.stderr == "Error: the mirror has no sync round yet: run mirror sync on it first\n"
+
+
+def test_a_revision_that_names_no_commit_is_one_json_error(sample: Path) -> None:
     failed = _diff(str(sample), "nosuchrev", "--json")
     assert failed.exit_code == 2
     assert json.loads(failed.stdout) == {
@@ -433,19 +497,79 @@ def test_a_folder_that_is_not_a_mirror_exits_2(sample: Path, tmp_path: Path) -> 
     }
 
 
-def test_a_mirror_in_a_larger_repository_finds_its_last_round(tmp_path: Path) -> None:
-    site = tmp_path / "site"
+@pytest.fixture(scope="module")
+def larger(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A site's repository with a mirror in data/cms after one round, then a commit by hand."""
+    site = tmp_path_factory.mktemp("larger") / "site"
     with Emulator(EmulatorConfig(round=0)) as emulator:
-        git(tmp_path, "init", "-q", "-b", "main", str(site))
+        git(site.parent, "init", "-q", "-b", "main", str(site))
         (site / "README").write_text("a site\n")
         git(site, "add", "README")
         git(site, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "site")
         synced_rounds(emulator, site / "data" / "cms", 1)
     (site / "README").write_text("a site, edited after the round\n")
     git(site, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "by hand")
-    text = _ok(str(site / "data" / "cms"))
+    return site
+
+
+def test_a_mirror_in_a_larger_repository_finds_its_last_round(larger: Path) -> None:
+    text = _ok(str(larger / "data" / "cms"))
     assert "round 1 → round 2" in text
     assert "    population: 8435000 → 8587100\n" in text
+
+
+def test_the_top_of_a_larger_repository_is_not_the_mirror(larger: Path) -> None:
+    result = _diff(str(larger))
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {larger} is not a mirror at HEAD (no mirror.json)\n"
+
+
+@pytest.fixture(scope="module")
+def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A site on main whose mirror content/ was synced with --branch content/sync: main's
+    checkout has no content/ folder until the pull request is merged."""
+    site = tmp_path_factory.mktemp("reviewed") / "site"
+    git(site.parent, "init", "-q", "-b", "main", str(site))
+    (site / "index.html").write_text("<h1>Travel guide</h1>\n")
+    git(site, "add", "index.html")
+    git(site, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "site")
+    with Emulator(EmulatorConfig(round=0)) as emulator:
+        result = mirror(*sync_args(emulator, site / "content", "--branch", "content/sync"))
+        assert result.exit_code == 0, result.stderr
+    assert not (site / "content").exists()
+    return site
+
+
+def test_a_mirror_on_a_review_branch_is_read_without_its_folder(
+    reviewed: Path, tmp_path: Path
+) -> None:
+    text = _ok(str(reviewed / "content"), "main..content/sync")
+    assert "54 items: 54 added" in text
+    assert "+ added: Tbilisi (tbilisi)\n" in text
+    link = tmp_path / "link"
+    link.symlink_to(reviewed)
+    assert _ok(str(link / "content"), "main..content/sync") == text
+    entries = reviewed / "content" / "entries"
+    result = _diff(str(entries), "main..content/sync")
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {entries} is not a mirror at content/sync (no mirror.json)\n"
+
+
+@pytest.mark.parametrize(
+    ("below", "says"),
+    [
+        ("nowhere/content", "is not a mirror (not in a git repository)"),
+        ("site/nope/../content", "'..' after"),
+        ("site/index.html/content", "is not a folder"),
+    ],
+)
+def test_a_missing_folder_outside_a_repository_or_below_a_file_exits_2(
+    reviewed: Path, below: str, says: str
+) -> None:
+    directory = reviewed.parent / below
+    result = _diff(str(directory), "main..content/sync")
+    assert result.exit_code == 2
+    assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
 # -- mirror log --fields -------------------------------------------------------------

@@ -17,7 +17,7 @@ DIFF_EXIT_CODES = exit_codes_help(
     c0="the report was written (whether or not anything changed)",
     c1="any other error (--output not writable, disk full, a git failure, ...)",
     c2="usage error (bad option or argument, DIRECTORY is not a mirror, a revision names no "
-    "commit, the mirror has no round yet)",
+    "commit, the mirror has no round yet, --output names no file in a folder that exists)",
 )
 
 
@@ -83,22 +83,27 @@ def diff(
     after; long text and rich text as a word diff of the text a reader sees; links
     as their target's title and id, "(missing)" when the mirror lacks it. Content
     model changes (content types, fields, locales) come first: they break builds.
-    Output is deterministic and bounded (--max-items, --max-chars).
+    Output is deterministic and bounded (--max-items, --max-chars). Only git
+    objects are read: DIRECTORY need not be checked out (a mirror synced with
+    --branch, before its pull request is merged).
 
     \b
     Example:
       mirror diff ./content                               # the last round
       mirror diff ./content HEAD~3 --format html --output review.html
       mirror diff ./content main..HEAD --format markdown --max-chars 65000
+      mirror diff ./content main..content/sync            # a review branch
     """
     from mirror.review.layout import ReportOptions
-    from mirror.review.report import DiffRequest, report, write_atomically
+    from mirror.review.report import DiffRequest, check_output, report, write_atomically
 
     def run() -> None:
         if as_json and output_format not in (None, "json"):
             raise UsageError(f"--json and --format {output_format} contradict each other")
         chosen = "json" if as_json else output_format or "text"
         options = ReportOptions(stat=stat, max_chars=max_chars, report_url=report_url)
+        if output is not None:
+            check_output(output)
         text = report(directory, DiffRequest(rev1, rev2, chosen, max_items, options))
         if output is None:
             click.echo(text, nl=False)

@@ -11,13 +11,12 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mirror.client import tree as paths
 from mirror.delivery.objects import GitObjects
-from mirror.delivery.revision import locate
-from mirror.errors import UsageError
+from mirror.errors import StorageFailed, UsageError
 from mirror.review import render_html, render_markdown, render_text
 from mirror.review.changes import compare
 from mirror.review.layout import MIN_CHARS, ReportOptions
+from mirror.review.location import locate
 from mirror.review.model import ContentDiff
 from mirror.review.revisions import Span, resolve_span
 
@@ -41,8 +40,7 @@ def report(directory: Path, request: DiffRequest) -> str:
     _check(request)
     objects, prefix = locate(directory)
     try:
-        span = resolve_span(objects, prefix, request.rev1, request.rev2)
-        _check_mirror(objects, prefix, span.new, directory)
+        span = resolve_span(objects, prefix, request.rev1, request.rev2, str(directory))
         diff = compare(objects, prefix, span, request.max_items)
         diff.see_all = see_all(directory, span, request.output_format)
         return render(diff, request.output_format, request.options, objects)
@@ -50,13 +48,41 @@ def report(directory: Path, request: DiffRequest) -> str:
         objects.close()
 
 
+def check_output(path: Path) -> None:
+    """UsageError unless `path` names a file in a folder that exists: checked before
+    the work, so that a typo costs no time, and naming the path as given."""
+    try:
+        problem = _output_problem(path)
+    except OSError as error:  # a name too long, a loop of links, no permission to look
+        problem = _reason(error)
+    if problem:
+        raise UsageError(f"cannot write {path}: {problem}")
+
+
 def write_atomically(path: Path, text: str) -> None:
     """`text` into `path` through a temporary file beside it and a rename: a reader
     sees the old file or the whole new one, never half of it. A link at `path` is
-    replaced, never written through."""
+    replaced, never written through. A failure names `path`, not the temporary file."""
+    check_output(path)
+    try:
+        _replace(path, text)
+    except OSError as error:
+        raise StorageFailed(f"cannot write {path}: {_reason(error)}") from None
+
+
+def _output_problem(path: Path) -> str | None:
     if path.is_dir() and not path.is_symlink():
-        raise UsageError(f"--output {path}: is a folder; give a file name")
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+        return "it is a folder; give a file name"
+    folder = path.parent
+    if folder.is_dir():
+        return None
+    return f"{folder} is not a folder" if os.path.lexists(folder) else f"no such folder {folder}"
+
+
+def _replace(path: Path, text: str) -> None:
+    # The temporary name is kept short: any name `path` may have must fit beside it.
+    prefix = f".{path.name[:64]}."
+    descriptor, temporary = tempfile.mkstemp(prefix=prefix, dir=path.parent)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)
@@ -68,6 +94,12 @@ def write_atomically(path: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def _reason(error: OSError) -> str:
+    """The system's words for `error` ("file name too long"), to end a sentence."""
+    reason = (error.strerror or str(error)).rstrip(".")
+    return reason[:1].lower() + reason[1:]
 
 
 def render(
@@ -98,11 +130,3 @@ def _check(request: DiffRequest) -> None:
         raise UsageError("--max-chars bounds --format text and markdown only")
     if 0 < max_chars < MIN_CHARS:
         raise UsageError(f"--max-chars {max_chars}: give 0 (no bound) or at least {MIN_CHARS}")
-
-
-def _check_mirror(objects: GitObjects, prefix: str, commit: str, directory: Path) -> None:
-    if objects.blob(f"{commit}:{prefix}{paths.STATE}") is None:
-        raise UsageError(
-            f"{directory} is not a mirror at commit {commit[:10]} (no {prefix}{paths.STATE}); "
-            "name a commit made by mirror sync"
-        )

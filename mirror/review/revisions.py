@@ -35,14 +35,37 @@ def parse(rev1: str | None, rev2: str | None) -> tuple[str, str] | None:
     return rev1, rev2 or "HEAD"
 
 
-def resolve_span(objects: GitObjects, prefix: str, rev1: str | None, rev2: str | None) -> Span:
-    """The commits to compare; UsageError for a revision that names no commit, or a
-    mirror without rounds."""
+def resolve_span(
+    objects: GitObjects, prefix: str, rev1: str | None, rev2: str | None, name: str
+) -> Span:
+    """The commits to compare; UsageError for a revision that names no commit, a folder
+    that is no mirror at the newer one, or a mirror without rounds. `name` is the
+    folder as the user gave it."""
     asked = parse(rev1, rev2)
     if asked is None:
         new = last_round(objects, prefix)
+        if new is None:
+            check_mirror(objects, prefix, Span(None, commit_of(objects, "HEAD")), name, "HEAD")
+            raise UsageError("the mirror has no sync round yet: run mirror sync on it first")
         return Span(parent(objects, new), new)
-    return Span(commit_of(objects, asked[0]), commit_of(objects, asked[1]))
+    span = Span(commit_of(objects, asked[0]), commit_of(objects, asked[1]))
+    check_mirror(objects, prefix, span, name, asked[1])
+    return span
+
+
+def check_mirror(objects: GitObjects, prefix: str, span: Span, name: str, rev: str) -> None:
+    """UsageError unless the mirror exists at `span.new` (`rev` as the user named it).
+    A folder that is a mirror at neither end is no mirror at all: advising a sync
+    there would create a mirror inside one, or beside it."""
+    state = prefix + paths.STATE
+    if objects.blob(f"{span.new}:{state}") is not None:
+        return
+    if span.old is None or objects.blob(f"{span.old}:{state}") is None:
+        raise UsageError(f"{name} is not a mirror at {rev} (no {paths.STATE})")
+    raise UsageError(
+        f"{name} is not a mirror at commit {span.new[:10]} (no {state}); "
+        "name a commit made by mirror sync"
+    )
 
 
 def commit_of(objects: GitObjects, rev: str) -> str:
@@ -63,10 +86,10 @@ def parent(objects: GitObjects, commit: str) -> str | None:
     return out.decode().strip() or None
 
 
-def last_round(objects: GitObjects, prefix: str) -> str:
+def last_round(objects: GitObjects, prefix: str) -> str | None:
     """The newest commit from HEAD that is a sync round: it carries a Sync-Token
     trailer and touches the mirror's mirror.json (HEAD itself, unless someone committed
-    by hand since, or the mirror lives in a larger repository)."""
+    by hand since, or the mirror lives in a larger repository). None if there is none."""
     head = commit_of(objects, "HEAD")
     out = objects.run(
         "log",
@@ -77,7 +100,4 @@ def last_round(objects: GitObjects, prefix: str) -> str:
         "--",
         prefix + paths.STATE,
     )
-    found = out.decode().strip()
-    if not found:
-        raise UsageError("the mirror has no sync round yet: run mirror sync on it first")
-    return found
+    return out.decode().strip() or None
