@@ -1,11 +1,12 @@
 """GraphQL benchmark: `mirror serve DIR`'s GraphQL Content API on a large mirror.
 
 Usage: python bench/graphql.py [--entries 100000] [--mirror DIR] [--seconds 8] [--runs 3]
+                              [--workers 1]
 
 Builds a mirror of a synthetic space (as bench/scale.py does) unless --mirror names one,
-then, with `mirror serve DIR` in a process of its own, measures in alternating runs
-(GraphQL, then the same selection from the REST API, run after run, so that the shared
-machine's noise falls on both) and reports the medians of the runs:
+then, with `mirror serve DIR --workers N` in processes of its own, measures in alternating
+runs (GraphQL, then the same selection from the REST API, run after run, so that the
+shared machine's noise falls on both) and reports the medians of the runs:
 
 - latency: `articleCollection(where: {rating: $rating}, skip: $skip, limit: $limit)`
   with one level of links (author, image), every request with variables not asked
@@ -15,7 +16,7 @@ machine's noise falls on both) and reports the medians of the runs:
 - throughput of repeated requests (20 variable sets over and over: the answers cache);
 - the schema of a new commit: `build_schema` for a 50-content-type model whose types
   link to each other, plus validating a first query against it (in this process);
-- the server process's peak RSS (VmHWM).
+- the server process's peak RSS (VmHWM), and its workers' if any.
 
 The machine is shared and noisy: read the figures as orders of magnitude. Nothing here asserts.
 """
@@ -66,14 +67,22 @@ REST = "content_type=article&fields.rating={rating}&skip={skip}&limit={limit}&in
 Variables = dict[str, Any]
 
 
-def start_server(folder: Path) -> tuple[subprocess.Popen[str], str, str]:
+def start_server(folder: Path, workers: int) -> tuple[subprocess.Popen[str], str, str]:
     """`mirror serve DIR --port 0 --json`: the process, its GraphQL and REST bases."""
     command = [sys.executable, "-m", "mirror", "serve", str(folder), "--port", "0", "--json", "-q"]
+    command += ["--workers", str(workers)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     facts = json.loads(process.stdout.readline())
     where = f"spaces/{facts['space']}/environments/{facts['environment']}"
     return process, f"{facts['base_url']}/content/v1/{where}", f"{facts['base_url']}/{where}"
+
+
+def worker_pids(pid: int) -> list[int]:
+    """The processes `mirror serve --workers N` forked."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    # Not its `git cat-file` (a single process has one).
+    return [int(c) for c in children if b"mirror" in Path(f"/proc/{c}/cmdline").read_bytes()]
 
 
 def fresh_variables(seed: int = 7) -> Iterator[Variables]:
@@ -237,6 +246,7 @@ def main() -> None:
     parser.add_argument("--mirror", type=Path, default=None, help="an existing mirror to serve")
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=1, help="mirror serve --workers N")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="graphql-bench-"))
     folder = args.mirror or work / f"mirror-{args.entries}"
@@ -244,7 +254,7 @@ def main() -> None:
         if args.mirror is None:
             build_mirror(args.entries, folder)
         print(f"schema of a new commit, 50 content types: {schema_build_seconds():.2f} s")
-        process, graphql, rest = start_server(folder)
+        process, graphql, rest = start_server(folder, args.workers)
         try:
             started = time.perf_counter()
             graphql_call(requests.Session(), graphql, {"rating": 3.0, "skip": 0, "limit": 1})
@@ -254,7 +264,9 @@ def main() -> None:
             )
             fresh = fresh_variables()
             report([measure_run(graphql, rest, fresh, args.seconds) for _ in range(args.runs)])
-            print(f"server peak RSS: {peak_rss_mb(process.pid):.0f} MB")
+            workers = worker_pids(process.pid)
+            peaks = " + ".join(f"{peak_rss_mb(pid):.0f}" for pid in [process.pid, *workers])
+            print(f"server peak RSS: {peaks} MB" + (" (parent + workers)" if workers else ""))
         finally:
             process.terminate()
             process.wait()

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -397,3 +398,38 @@ def test_mirror_serve_port_0_json_prints_the_address_graphql_is_served_at(
         process.wait(timeout=30)
     assert response.status_code == 200
     assert response.json() == {"data": {"cityCollection": {"total": 9}}}
+
+
+def test_workers_answer_from_one_port_as_one_process_does_and_stop_together(
+    history: tuple[Path, list[str]], server: MirrorServer
+) -> None:
+    """`--workers 2`: two forked processes accept on the port printed once; each answer
+    (GraphQL and REST, on 8 connections at once) is the single server's; SIGTERM stops
+    the parent and both workers, exit 0."""
+    command = [sys.executable, "-m", "mirror", "serve", str(history[0]), "--port", "0"]
+    process = subprocess.Popen([*command, "--json", "-q", "--workers", "2"], stdout=subprocess.PIPE)
+    try:
+        assert process.stdout is not None
+        facts = json.loads(process.stdout.readline())
+        where = f"spaces/{facts['space']}/environments/{facts['environment']}"
+        query = """{ cityCollection(order: name_ASC) {
+            items { name linkedFrom { placeCollection { total } } } } }"""
+        expected = GraphQL(server).post(query).json()
+        rest = f"/{where}/entries?content_type=city&order=fields.name&include=0"
+        expected_rest = requests.get(server.base_url + rest, timeout=30).json()
+
+        def ask(_: int) -> tuple[Any, Any]:
+            with requests.Session() as session:
+                body = {"query": query, "variables": {}}
+                graphql = session.post(f"{facts['base_url']}/content/v1/{where}", json=body)
+                return graphql.json(), session.get(facts["base_url"] + rest, timeout=30).json()
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(ask, range(16)))
+        workers = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    finally:
+        process.terminate()
+        code = process.wait(timeout=30)
+    assert len(workers) == 2 and process.stdout.read() == b""  # the facts, printed once
+    assert all(answer == (expected, expected_rest) for answer in answers)
+    assert code == 0 and not any(Path(f"/proc/{pid}").exists() for pid in workers)

@@ -77,6 +77,14 @@ SERVE_EXIT_CODES = exit_codes_help(
     help="With a mirror folder: serve each new commit of --rev (HEAD) as it is made.",
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="With a mirror folder: processes answering requests (up to one per core: each "
+    "takes as much memory as one server).",
+)
+@click.option(
     "--access-token",
     callback=not_empty,
     help="Delivery token to require (default: the space folder's; a mirror: any, or none).",
@@ -141,6 +149,7 @@ def serve(
     round_: int | None,
     rev: str | None,
     follow: bool,
+    workers: int,
     access_token: str | None,
     management_token: str | None,
     latency: float,
@@ -163,11 +172,12 @@ def serve(
     /content/v1/spaces/SPACE/environments/ENV) exactly as committed at --rev
     (default HEAD); --follow moves on to each new round as `mirror sync` commits
     it. Listens on 127.0.0.1 unless --host says otherwise, and then only with
-    --access-token.
+    --access-token. --workers N answers from N processes on the same port (GraphQL
+    answers are computed in Python, one core per process).
 
     \b
     Example:
-      mirror serve content --port 8000 --rev 3f2a1c9
+      mirror serve content --port 8000 --rev 3f2a1c9 --workers 2
       CONTENTFUL_HOST=127.0.0.1:8000 npm run build
       curl -H 'Content-Type: application/json' \\
         -d '{"query": "{ assetCollection { total } }"}' \\
@@ -195,9 +205,9 @@ def serve(
 
     if folder is not None and _is_mirror(folder):
         _refuse_options(ctx, EMULATOR_ONLY, "a space folder or the bundled sample space")
-        _serve_mirror(folder, host, port, rev, follow, access_token, as_json, quiet)
+        _serve_mirror(folder, host, port, rev, follow, workers, access_token, as_json, quiet)
         return
-    _refuse_options(ctx, ("rev", "follow"), "a mirror folder (one with mirror.json)")
+    _refuse_options(ctx, ("rev", "follow", "workers"), "a mirror folder (one with mirror.json)")
     if folder is not None and not (folder / "space.json").is_file():
         raise click.UsageError(
             f"{folder} is neither a mirror (no mirror.json) nor an emulator space folder (no "
@@ -265,6 +275,7 @@ def _serve_mirror(
     port: int,
     rev: str | None,
     follow: bool,
+    workers: int,
     access_token: str | None,
     as_json: bool,
     quiet: bool,
@@ -287,13 +298,18 @@ def _serve_mirror(
             for name, value in facts.items():
                 click.echo(f"{name:17} {value}")
             moving = ", following it" if follow else ""
+            processes = f" in {workers} processes" if workers > 1 else ""
             click.echo(
-                f"serving {config.rev} at {server.commit[:10]}{moving}; press Ctrl-C to stop"
+                f"serving {config.rev} at {server.commit[:10]}{moving}{processes}; "
+                "press Ctrl-C to stop"
             )
         sys.stdout.flush()
         try:
             with contextlib.suppress(KeyboardInterrupt):
-                server.serve_forever()
+                if workers > 1:
+                    server.serve_in_workers(workers)
+                else:
+                    server.serve_forever()
         finally:
             server.stop()
 

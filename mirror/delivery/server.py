@@ -5,15 +5,21 @@ environment; HistorySync answers /sync with the tokens in the mirror's commits;
 LocalFiles serves the asset files the mirror keeps. Everything is read from git
 objects, so a `mirror sync` may run meanwhile. With `follow`, the served commit moves
 when `rev` (HEAD) does: a new `ServedRevision` replaces the old one at once, and the
-old one closes when the last request that started on it has finished.
+old one closes when the last request that started on it has finished. With
+`serve_in_workers`, several processes forked from the bound server accept on its socket,
+each with its own revision and index connection: GraphQL execution holds one GIL per
+process, so more cores answer more requests.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ipaddress
+import os
 import re
+import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -127,9 +133,10 @@ class ServedRevision:
 
 
 class MirrorServer:
-    """A running server: `with MirrorServer(config) as server: get(server.base_url + ...)`."""
+    """A running server: `with MirrorServer(config) as server: get(server.base_url + ...)`.
+    `listening`: a socket bound already (a worker's, from the server that forked it)."""
 
-    def __init__(self, config: MirrorServerConfig) -> None:
+    def __init__(self, config: MirrorServerConfig, listening: socket.socket | None = None) -> None:
         if not is_loopback(config.host) and not config.access_token:
             raise UsageError(
                 f"--host {config.host} lets other machines read the mirror: pass "
@@ -148,12 +155,17 @@ class MirrorServer:
         self._stopped = threading.Event()
         self._threads: list[threading.Thread] = []
         try:
-            self._server = _Server((config.host, config.port), _Handler)
+            self._server = _Server((config.host, config.port), _Handler, listening is None)
         except BaseException:
             self._current.retire()
             self.objects.close()
             raise
         self._server.mirror = self
+        if listening is not None:
+            self._server.socket.close()
+            self._server.socket = listening
+            self._server.server_address = listening.getsockname()[:2]
+        self._serving = False
 
     @property
     def commit(self) -> str:
@@ -221,13 +233,58 @@ class MirrorServer:
     # -- running -------------------------------------------------------------------------
 
     def start(self) -> MirrorServer:
+        self._serving = True
         self._spawn(self.serve_forever, "mirror-serve")
         return self
 
     def serve_forever(self) -> None:
         if self.config.follow and not any(t.name == _FOLLOWER for t in self._threads):
             self._spawn(self._follow, _FOLLOWER)
+        self._serving = True
         self._server.serve_forever(poll_interval=0.1)
+
+    def serve_in_workers(self, workers: int) -> None:
+        """Serve from `workers` processes forked now, all accepting on this server's
+        socket, each opening the revision anew (git objects and index connections are
+        not shared across a fork; the index is built by now). Returns when interrupted
+        (Ctrl-C, SIGTERM), after stopping them; a worker that stops on its own stops
+        them all, with a MirrorError."""
+        listening = self._server.socket
+        listening.setblocking(False)  # a worker that loses the race to accept waits again
+        with self._lock:
+            self._current.retire()
+        self.objects.close()
+        children = [self._fork_worker(listening) for _ in range(workers)]
+        try:
+            pid, status = os.wait()
+            raise MirrorError(f"worker process {pid} stopped (wait status {status})")
+        finally:
+            for pid in children:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+            for pid in children:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
+
+    def _fork_worker(self, listening: socket.socket) -> int:
+        pid = os.fork()
+        if pid:
+            return pid
+        code = 0
+        try:
+            worker = MirrorServer(self.config, listening)
+            try:
+                worker.serve_forever()
+            finally:
+                worker.stop()
+        except KeyboardInterrupt:
+            pass  # SIGTERM from the parent, or Ctrl-C
+        except BaseException as failure:  # said here: a worker never returns to the caller
+            print(f"Error: mirror serve worker {os.getpid()}: {failure}", file=sys.stderr)
+            code = 1
+        finally:
+            sys.stderr.flush()
+            os._exit(code)
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -236,7 +293,8 @@ class MirrorServer:
 
     def stop(self) -> None:
         self._stopped.set()
-        self._server.shutdown()
+        if self._serving:  # else shutdown() would wait for a loop that never ran
+            self._server.shutdown()
         self._server.server_close()
         for thread in self._threads:
             thread.join()
@@ -259,6 +317,11 @@ class _Server(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client that hangs up mid-answer is no error of ours
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = super().get_request()
+        connection.setblocking(True)  # whatever the shared listening socket is
+        return connection, address
 
 
 class _Handler(BaseHTTPRequestHandler):

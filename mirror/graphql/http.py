@@ -32,6 +32,7 @@ from mirror.graphql import limits
 from mirror.graphql.cache import Lru
 from mirror.graphql.context import RequestContext
 from mirror.graphql.errors import RequestError, contentful, with_request_id
+from mirror.graphql.execution import LeafExecutor
 from mirror.graphql.revision import RevisionSource
 from mirror.wire import compact_json
 
@@ -149,6 +150,7 @@ class GraphQLEndpoint:
             context_value=RequestContext(revision, host),
             variable_values=params.variables,
             operation_name=params.operation_name,
+            executor_class=LeafExecutor,
             is_awaitable=_never,  # every resolver here answers at once
         )
         body: dict[str, Any] = {"data": result.data}  # type: ignore[union-attr]
