@@ -70,7 +70,7 @@ def test_every_mirror_call_of_the_review_workflow_is_one_the_cli_takes(
 ) -> None:
     """Parsed by the real commands: every option, choice and range is checked."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "content").mkdir()
+    (tmp_path / "data" / "cms").mkdir(parents=True)
     calls = _mirror_calls(REVIEW)
     for call in calls:
         assert call[0] in cli.commands, f"mirror has no command {call[0]}"
@@ -81,7 +81,7 @@ def test_every_mirror_call_of_the_review_workflow_is_one_the_cli_takes(
     assert "--push" in sync[0] and "--json" in sync[0]
     diffs = {call[call.index("--format") + 1]: call for call in calls if call[0] == "diff"}
     assert set(diffs) == {"markdown", "html"}
-    assert all(call[1:3] == ["content", "origin/main..content/sync"] for call in diffs.values())
+    assert all(call[1:3] == ["data/cms", "origin/main..content/sync"] for call in diffs.values())
     markdown = diffs["markdown"]
     assert int(markdown[markdown.index("--max-chars") + 1]) <= 65536  # GitHub's body limit
     assert "--report-url" in markdown and "--output" in diffs["html"]

@@ -19,7 +19,21 @@ from mirror.cli.support import ProgressLine, install_sigterm, plural, run_guarde
 from mirror.errors import exit_codes_help
 from mirror.wire import SYNC_TYPES
 
-SYNC_EXIT_CODES = exit_codes_help(0, 1, 2, 3, 4, 5, 6, 7, 130, c0="synced, or already up to date")
+SYNC_EXIT_CODES = exit_codes_help(
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    130,
+    c0="synced, or already up to date",
+    c6="the mirror is locked, dirty or inconsistent, or the source rejected its sync token; "
+    "with --push or --branch also: a detached HEAD, a shallow clone, NAME checked out in "
+    "another work tree, or NAME changed meanwhile",
+)
 DEMO_EXIT_CODES = exit_codes_help(0, 1, 2, 130, c2="DIRECTORY is not new or empty")
 
 
