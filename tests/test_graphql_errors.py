@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -433,3 +435,47 @@ def test_workers_answer_from_one_port_as_one_process_does_and_stop_together(
     assert len(workers) == 2 and process.stdout.read() == b""  # the facts, printed once
     assert all(answer == (expected, expected_rest) for answer in answers)
     assert code == 0 and not any(Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def test_several_operations_without_a_name_say_what_is_missing(server: MirrorServer) -> None:
+    query = "query A { a: placeCollection { total } } query B { b: cityCollection { total } }"
+    answer = GraphQL(server).post(query)
+    assert answer.status_code == 400
+    message = answer.json()["errors"][0]["message"]
+    assert message.endswith("The document holds several operations: operationName must name one")
+    assert "None" not in message
+
+
+def test_a_killed_worker_stops_the_server_saying_how(history: tuple[Path, list[str]]) -> None:
+    command = [sys.executable, "-m", "mirror", "serve", str(history[0]), "--port", "0"]
+    process = subprocess.Popen(
+        [*command, "--json", "-q", "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        json.loads(process.stdout.readline())
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+        for _ in range(100):  # the workers are forked once the address is printed
+            workers = [int(pid) for pid in children.read_text().split()]
+            if len(workers) == 2:
+                break
+            time.sleep(0.05)
+        os.kill(workers[0], signal.SIGKILL)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 1
+    assert f"worker process {workers[0]} was killed by SIGKILL; stopping the others" in stderr
+    assert "Traceback" not in stderr
+    assert not Path(f"/proc/{workers[1]}").exists() or _is_zombie_or_gone(workers[1])
+
+
+def _is_zombie_or_gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+    except OSError:
+        return True

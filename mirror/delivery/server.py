@@ -73,6 +73,17 @@ class MirrorServerConfig:
     log: Callable[[str], None] | None = None
 
 
+def _how_it_ended(status: int) -> str:
+    """A wait status in words: `was killed by SIGKILL`, `exited with status 1`."""
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            return f"was killed by {signal.Signals(number).name}"
+        except ValueError:
+            return f"was killed by signal {number}"
+    return f"exited with status {os.waitstatus_to_exitcode(status)}"
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -257,7 +268,7 @@ class MirrorServer:
         children = [self._fork_worker(listening) for _ in range(workers)]
         try:
             pid, status = os.wait()
-            raise MirrorError(f"worker process {pid} stopped (wait status {status})")
+            raise MirrorError(f"worker process {pid} {_how_it_ended(status)}; stopping the others")
         finally:
             for pid in children:
                 with contextlib.suppress(ProcessLookupError):

@@ -134,11 +134,16 @@ class GraphQLEndpoint:
         document = self._document(query, schema)
         operation = get_operation_ast(document, params.operation_name)
         if operation is None:
+            named = params.operation_name
             raise RequestError(
                 400,
                 "QUERY_OPERATION_NAME_MISMATCH",
-                "Query cannot be executed. The operation name "
-                f"{params.operation_name!r} does not name one operation of the document",
+                "Query cannot be executed. "
+                + (
+                    f"The operation name {named!r} does not name one operation of the document"
+                    if named is not None
+                    else "The document holds several operations: operationName must name one"
+                ),
             )
         variables = _variables(schema, operation, params.variables)
         cost = limits.complexity(schema, document, operation, variables)
