@@ -22,7 +22,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -57,6 +57,7 @@ from mirror.graphql.revision import RevisionSource
 _HOST_HEADER = re.compile(r"^(?:[A-Za-z0-9.\-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$")
 _ITEMS_ARE_ASSETS = re.compile(r"^/assets/?$")
 _FOLLOWER = "mirror-serve-follow"
+DRAIN_SECONDS = 30.0  # how long a stop waits for the answers being made
 _GRAPHQL_METHODS = ("GET", "POST", "HEAD", "OPTIONS")
 _MAX_DRAINED = 2**20  # a larger POST body is not even read
 
@@ -157,6 +158,8 @@ class MirrorServer:
         self.config = config
         self.objects, _ = locate(config.directory)
         self._lock = threading.Lock()
+        self._idle = threading.Condition()
+        self._answering = 0  # requests being answered now
         try:
             self._current = ServedRevision(config.directory, config.rev)
         except BaseException:
@@ -302,10 +305,26 @@ class MirrorServer:
         self._threads.append(thread)
         thread.start()
 
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """Around each request's answer: `stop` lets the running ones finish."""
+        with self._idle:
+            self._answering += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._answering -= 1
+                self._idle.notify_all()
+
     def stop(self) -> None:
+        """No new connection; the answers being made are finished and sent (for at most
+        DRAIN_SECONDS: a stop is not held up for ever), then everything closes."""
         self._stopped.set()
         if self._serving:  # else shutdown() would wait for a loop that never ran
             self._server.shutdown()
+        with self._idle:
+            self._idle.wait_for(lambda: self._answering == 0, timeout=DRAIN_SECONDS)
         self._server.server_close()
         for thread in self._threads:
             thread.join()
@@ -376,18 +395,19 @@ class _Handler(BaseHTTPRequestHandler):
         super().send_error(code, message, explain)
 
     def _answer(self, method: str) -> None:
-        started = time.perf_counter()
-        body, size = self._body() if method == "POST" else (b"", 0)
-        served = self.server.mirror.acquire()
-        try:
-            response = self._route(served, urlsplit(self.path), method, body, size)
-        except MirrorError as failure:
-            response = error(500, "ServerError", str(failure))
-        except Exception as failure:  # answer, even for our own bugs
-            response = error(500, "ServerError", f"Internal error: {type(failure).__name__}")
-        finally:
-            served.release()
-        self._send(response, method, started)
+        with self.server.mirror.answering():
+            started = time.perf_counter()
+            body, size = self._body() if method == "POST" else (b"", 0)
+            served = self.server.mirror.acquire()
+            try:
+                response = self._route(served, urlsplit(self.path), method, body, size)
+            except MirrorError as failure:
+                response = error(500, "ServerError", str(failure))
+            except Exception as failure:  # answer, even for our own bugs
+                response = error(500, "ServerError", f"Internal error: {type(failure).__name__}")
+            finally:
+                served.release()
+            self._send(response, method, started)
 
     def _body(self) -> tuple[bytes, int]:
         """A POST's body and its size. A body past what a query may be is read and
