@@ -479,3 +479,15 @@ def _is_zombie_or_gone(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
     except OSError:
         return True
+
+
+def test_json_sent_as_curl_sends_it_without_a_content_type_is_read(server: MirrorServer) -> None:
+    """`curl URL -d '{"query": ...}'` labels its body a form: it is the JSON it holds."""
+    client = GraphQL(server)
+    body = json.dumps({"query": "{ cityCollection { total } }"})
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    response = client.session.post(client.url, data=body, headers=form)
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["cityCollection"]["total"] > 0
+    plain_form = client.session.post(client.url, data={"query": "{ cityCollection { total } }"})
+    assert plain_form.json() == response.json()  # a real form still works

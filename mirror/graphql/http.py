@@ -190,7 +190,10 @@ class GraphQLEndpoint:
         if not isinstance(persisted, dict) or not isinstance(persisted.get("sha256Hash"), str):
             if params.query is None or not params.query.strip():
                 raise RequestError(
-                    400, "MISSING_QUERY", "Query cannot be executed. The query is missing"
+                    400,
+                    "MISSING_QUERY",
+                    "Query cannot be executed. The query is missing"
+                    + ("" if params.query is None else " (it is empty)"),
                 )
             return params.query
         digest = persisted["sha256Hash"]
@@ -247,9 +250,11 @@ def _params(request: GraphQLRequest) -> _Params:
     the body (POST: JSON, or a form)."""
     if request.method == "POST":
         kind = request.content_type.split(";")[0].strip().lower()
-        if kind == "application/x-www-form-urlencoded":
+        if kind == "application/x-www-form-urlencoded" and not request.body.lstrip().startswith(
+            b"{"
+        ):
             fields: dict[str, Any] = dict(parse_qsl(request.body.decode("utf-8", "replace")))
-        else:
+        else:  # JSON; also sent as a form by `curl -d '{...}'` without a Content-Type
             fields = _json_object(request.body, "INVALID_QUERY_FORMAT", "The request body")
     else:
         fields = dict(request.query)
