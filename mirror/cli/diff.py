@@ -95,7 +95,8 @@ def diff(
       mirror diff ./content main..content/sync            # a review branch
     """
     from mirror.review.layout import ReportOptions
-    from mirror.review.report import DiffRequest, check_output, report, write_atomically
+    from mirror.review.report import DiffRequest, report
+    from mirror.textfile import check_output, write_atomically
 
     def run() -> None:
         if as_json and output_format not in (None, "json"):

@@ -128,11 +128,11 @@ def export(
     import json
 
     from mirror.outputs.export import export as run_export
-    from mirror.outputs.staging import check_writable_file, write_text_atomically
+    from mirror.textfile import check_output, write_atomically
 
     wanted = ["all"] if "all" in locales else list(locales)
     if manifest is not None:
-        run_guarded(lambda: check_writable_file(manifest, "--manifest"), verbose)
+        run_guarded(lambda: check_output(manifest, "--manifest"), verbose)
     install_sigterm()  # a cancelled CI job: OUT left as it was, exit 130
     report = run_guarded(
         lambda: run_export(
@@ -155,7 +155,7 @@ def export(
         click.echo(f"note: {notice}", err=True)
     if manifest is not None:
         text = json.dumps(report.manifest(), indent=2, sort_keys=True) + "\n"
-        run_guarded(lambda: write_text_atomically(manifest, text), verbose)
+        run_guarded(lambda: write_atomically(manifest, text), verbose)
     if as_json:
         click.echo(json.dumps(_summary(report, out), indent=2, sort_keys=True))
         return

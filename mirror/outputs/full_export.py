@@ -8,7 +8,6 @@ record and the next one is full again.
 
 from __future__ import annotations
 
-import os
 import shutil
 from contextlib import ExitStack, closing
 from pathlib import Path
@@ -186,19 +185,13 @@ def _files_below(folder: Path, content_types: list[str] | None) -> set[str]:
         return set()
     code = folder.name
     tops = [folder] if content_types is None else [folder / name for name in content_types]
-    found = set()
+    found: set[str] = set().union(*(files_in(top, folder.parent) for top in tops))
     if content_types is not None:
         found |= {
             f"{code}/{name}.index.json"
             for name in content_types
             if (folder / f"{name}.index.json").is_file()
         }
-    for top in tops:
-        if top.is_symlink() or not top.is_dir():
-            continue
-        for directory, _, files in os.walk(top):
-            relative = Path(directory).relative_to(folder.parent).as_posix()
-            found.update(f"{relative}/{name}" for name in files)
     return found
 
 

@@ -143,28 +143,3 @@ def files_in(folder: Path, base: Path) -> set[str]:
         for directory, _, names in os.walk(folder)
         for name in names
     }
-
-
-def check_writable_file(path: Path, option: str) -> None:
-    """UsageError unless `path` can be written as a file: checked before the work whose
-    result it will hold (an export's manifest must not be lost after OUT changed)."""
-    folder = path.parent
-    if path.is_dir():
-        raise UsageError(f"{option} {path} is a folder; give a file path")
-    if not folder.is_dir():
-        raise UsageError(f"{option} {path} cannot be written: no such folder {folder}")
-    if not os.access(folder, os.W_OK):
-        raise UsageError(f"{option} {path} cannot be written: the folder {folder} is read-only")
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """`text` at `path` by a rename, so that a reader never sees half of it; the user's
-    path is named if it fails."""
-    temporary = path.with_name(f".{path.name}.partial")
-    try:
-        remove(temporary)
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-    except OSError as error:
-        remove(temporary)
-        raise storage_failed(error, f"writing {path}") from None
