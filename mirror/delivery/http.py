@@ -8,8 +8,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import socket
 import uuid
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from mirror.wire import DELIVERY_MEDIA_TYPE, compact_json
@@ -122,3 +124,18 @@ def answer_headers(response: Response, body: bytes) -> dict[str, str]:
 
 def status_line(status: int, reason: str) -> str:
     return f"HTTP/1.1 {status} {reason}"
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """What the emulator's and the mirror server's handlers share: HTTP/1.1 with
+    keep-alive, answers sent without Nagle's delay, and no access log on stderr (each
+    server logs requests its own way)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass

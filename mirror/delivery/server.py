@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, parse_qsl, urlsplit
@@ -33,6 +33,7 @@ from mirror.delivery.engine import DeliveryEngine
 from mirror.delivery.history_sync import HistorySync
 from mirror.delivery.http import (
     SPACE_PATH,
+    QuietHandler,
     Response,
     answer_headers,
     error,
@@ -354,17 +355,9 @@ class _Server(ThreadingHTTPServer):
         return connection, address
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(QuietHandler):
     server: _Server
     server_version = "mirror-serve"
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
     def do_GET(self) -> None:
         self._answer("GET")
