@@ -18,7 +18,7 @@ from mirror.cli.support import install_sigterm, run_guarded
 from mirror.errors import MirrorError, UsageError, exit_codes_help
 
 if TYPE_CHECKING:
-    from mirror.delivery.server import MirrorServerConfig
+    from mirror.delivery.server import MirrorServer, MirrorServerConfig
     from mirror.emulator import Emulator, EmulatorConfig
 
 T = TypeVar("T")
@@ -237,14 +237,15 @@ def serve(
             config.space = generated.definition()
         emulator = _listening(config, lambda: _emulator(config))
         facts = emulator.facts()
-        if as_json:
-            click.echo(json.dumps(facts, sort_keys=True))
-        else:
-            for name, value in facts.items():
-                click.echo(f"{name:17} {value}")
-            click.echo(f"serving round {emulator.store.round}; press Ctrl-C to stop")
-        sys.stdout.flush()
+        # From the moment the address is out, a stop (Ctrl-C, SIGTERM) is a clean exit.
         with contextlib.suppress(KeyboardInterrupt):
+            if as_json:
+                click.echo(json.dumps(facts, sort_keys=True))
+            else:
+                for name, value in facts.items():
+                    click.echo(f"{name:17} {value}")
+                click.echo(f"serving round {emulator.store.round}; press Ctrl-C to stop")
+            sys.stdout.flush()
             emulator.serve_forever()
 
     run_guarded(start, as_json=as_json)
@@ -291,21 +292,10 @@ def _serve_mirror(
 
     def start() -> None:
         server = _listening(config, lambda: MirrorServer(config))
-        facts = server.facts()
-        if as_json:
-            click.echo(json.dumps(facts, sort_keys=True))
-        else:
-            for name, value in facts.items():
-                click.echo(f"{name:17} {value}")
-            moving = ", following it" if follow else ""
-            processes = f" in {workers} processes" if workers > 1 else ""
-            click.echo(
-                f"serving {config.rev} at {server.commit[:10]}{moving}{processes}; "
-                "press Ctrl-C to stop"
-            )
-        sys.stdout.flush()
+        # From the moment the address is out, a stop (Ctrl-C, SIGTERM) is a clean exit.
         try:
             with contextlib.suppress(KeyboardInterrupt):
+                _say_serving(server, workers, as_json)
                 if workers > 1:
                     server.serve_in_workers(workers)
                 else:
@@ -314,6 +304,22 @@ def _serve_mirror(
             server.stop()
 
     run_guarded(start, as_json=as_json)
+
+
+def _say_serving(server: MirrorServer, workers: int, as_json: bool) -> None:
+    facts = server.facts()
+    if as_json:
+        click.echo(json.dumps(facts, sort_keys=True))
+    else:
+        for name, value in facts.items():
+            click.echo(f"{name:17} {value}")
+        config = server.config
+        moving = ", following it" if config.follow else ""
+        processes = f" in {workers} processes" if workers > 1 else ""
+        click.echo(
+            f"serving {config.rev} at {server.commit[:10]}{moving}{processes}; press Ctrl-C to stop"
+        )
+    sys.stdout.flush()
 
 
 def _listening(config: EmulatorConfig | MirrorServerConfig, bind: Callable[[], T]) -> T:
