@@ -411,3 +411,19 @@ def test_options_that_do_nothing_are_pointed_out(round0: Emulator, tmp_path: Pat
     )
     assert "note: --index-field slugg: no content type has such a field" in result.stderr
     assert "note: --copy-assets: the mirror holds no downloaded asset files" in result.stderr
+
+
+def test_a_locale_folder_no_earlier_export_wrote_is_refused_too(
+    round0: Emulator, tmp_path: Path
+) -> None:
+    source, out = tmp_path / "m", tmp_path / "site"
+    sync_json(round0, source)
+    _export(source, out, "--locale", "de-DE")
+    mine = out / "en-US" / "posts" / "hello.md"  # beside an export, in a locale it never had
+    mine.parent.mkdir(parents=True)
+    mine.write_text("# mine\n")
+    result = mirror("export", str(source), str(out), "--locale", "all")
+    assert result.exit_code == 2, result.stderr
+    assert f"{out / 'en-US'} already exists" in result.stderr
+    assert mine.read_text() == "# mine\n"
+    assert "updated" in _export(source, out, "--locale", "de-DE").stdout  # its own: still fine

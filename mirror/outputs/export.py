@@ -320,17 +320,29 @@ def _check_out(
 
 
 def _refuse_replacing_foreign(out: Path, replaced: list[Path]) -> None:
-    """An export replaces its locale folders whole: in an OUT that holds no export of
-    ours (neither its record nor its link index, which an interrupted export leaves),
-    a folder of that name holds someone else's files, and is refused, not deleted."""
-    if any(os.path.lexists(out / name) for name in (RECORD, BESIDE)):
+    """An export replaces its locale folders whole. One that no earlier export in OUT
+    wrote (by its record) holds someone else's files, and is refused, not deleted. An
+    OUT with an export's link index but no record (an interrupted export) is taken as
+    all the export's own."""
+    record = read_record(out)
+    earlier = (record or {}).get("options")
+    if record is None and os.path.lexists(out / BESIDE):
         return
+    ours: set[Path] = set()
+    if isinstance(earlier, dict):
+        locales = earlier.get("locales")
+        listed = locales if isinstance(locales, list) else []
+        ours = {out / code for code in listed if isinstance(code, str) and is_safe_id(code)}
+        ours |= {out / "locales.json", *([out / FILES] if earlier.get("copyAssets") else [])}
     for path in [*replaced, out / FILES, out / "locales.json"]:
+        top = out / path.relative_to(out).parts[0]
+        if top in ours:
+            continue
         if path.is_symlink() or path.is_file() or (path.is_dir() and any(path.iterdir())):
             raise UsageError(
-                f"{path} already exists, and {out} holds no earlier mirror export (no {RECORD}) "
-                "to say it is one: an export replaces it whole; give an empty or new OUT, "
-                "or move it away"
+                f"{path} already exists, and {out} holds no earlier mirror export that wrote "
+                f"it (its {RECORD} says which locales it did): an export replaces it whole; "
+                "give an empty or new OUT, or move it away"
             )
 
 
