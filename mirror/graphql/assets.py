@@ -14,7 +14,6 @@ from graphql import GraphQLResolveInfo
 from mirror.delivery.localize import ASSET_FIELDS, Schema, localize
 from mirror.graphql.context import RequestContext
 from mirror.graphql.errors import field_error
-from mirror.graphql.execution import reads_context
 from mirror.graphql.loader import EntryNode
 from mirror.images.params import transform_query
 
@@ -37,7 +36,6 @@ def asset_field(name: str) -> Callable[..., Any]:
     if name in ("title", "description"):
         definition = ASSET_FIELDS[name]
 
-        @reads_context
         def resolve_text(node: EntryNode, info: Info, locale: str | None = None) -> Any:
             ctx: RequestContext = info.context
             code = node.locale if locale is None else ctx.locale(node.locale, locale)
@@ -46,7 +44,6 @@ def asset_field(name: str) -> Callable[..., Any]:
         return resolve_text
     path = _FILE_PARTS[name]
 
-    @reads_context
     def resolve(node: EntryNode, info: Info, locale: str | None = None) -> Any:
         value, _ = _file(info.context, node, locale)
         for part in path:
@@ -56,7 +53,6 @@ def asset_field(name: str) -> Callable[..., Any]:
     return resolve
 
 
-@reads_context
 def asset_url(
     node: EntryNode,
     info: Info,

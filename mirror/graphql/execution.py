@@ -1,134 +1,368 @@
-"""graphql-core's executor with a short way for leaf fields.
+"""A short executor for answers without errors, and graphql-core's for the rest.
 
-An answer of 100 entries has about 1300 fields, most of them scalars: graphql-core
-spends more on each (its resolve info, its arguments coerced again, completion through
-the general path) than the resolver does. `LeafExecutor` resolves a scalar or enum
-field whose resolver reads nothing of its info but the context (marked with
-`reads_context`, or graphql-core's default resolver) with the arguments coerced once
-per field of the query and one resolve info per field of the query, and coerces the
-value itself. Anything else, and anything unusual on the way (an error, a null for a
-non-null field, a value the scalar refuses), goes through graphql-core's own path, so
-errors and their paths are exactly graphql-core's."""
+An answer of 100 entries has a few thousand fields. graphql-core completes each through
+its general path (a resolve info, the arguments coerced again, a path, the checks for
+streams and deferrals): most of an answer's time went there, not to the resolvers.
+`execute_plainly` runs a validated query operation with the same semantics as the
+GraphQL specification's ExecuteQuery, planned once per field of the query and object
+type rather than once per position: which fields each selection set collects (aliases,
+fragments, type conditions, @skip and @include), each field's arguments coerced once,
+and one resolve info per field of the query.
+
+It only knows how to give an answer without errors. On anything graphql-core would
+report (a resolver raising or returning an error, a null in a non-null position, a
+value its scalar refuses, an abstract type that resolves to a type it does not hold) it
+gives up, and `execute` runs the whole operation again with graphql-core, whose answer
+(data, errors and their paths) is then the one sent. Resolvers are pure reads of the
+served commit and the request's caches, so running twice changes nothing but time.
+Introspection (`__schema`, `__type`) and operations other than queries go to
+graphql-core directly.
+
+Resolvers must read nothing of their resolve info but `context` and `field_nodes` (the
+same for every position of a field of the query): the info they get is shared by those
+positions, and its `path` is that of the first.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, TypeGuard
 
 from graphql import (
-    GraphQLLeafType,
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLAbstractType,
+    GraphQLIncludeDirective,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLResolveInfo,
-    Undefined,
-    get_nullable_type,
+    GraphQLSchema,
+    GraphQLSkipDirective,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    is_abstract_type,
     is_leaf_type,
+    type_from_ast,
 )
-from graphql.execution import Executor, default_field_resolver
-from graphql.execution.values import get_argument_values
+from graphql import (
+    execute as graphql_execute,
+)
+from graphql.execution.values import VariableValues, get_argument_values, get_directive_values
+from graphql.pyutils import Path
 
-F = TypeVar("F", bound=Callable[..., Any])
-_READS_CONTEXT = "_mirror_reads_context"
-
-
-def reads_context(resolver: F) -> F:
-    """Mark a leaf resolver that reads only `info.context` of its info (never the path
-    or the field nodes): LeafExecutor may pass it the info of an earlier position."""
-    setattr(resolver, _READS_CONTEXT, True)
-    return resolver
+Complete = Callable[[Any], Any]
 
 
-class _Leaf:
-    """How one field of the query (on one parent type) is resolved the short way."""
+class _GiveUp(Exception):
+    """The answer would hold an error: graphql-core must make it."""
 
-    __slots__ = ("arguments", "info", "non_null", "resolve", "scalar")
+
+def execute(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: VariableValues,
+    raw_variables: dict[str, Any],
+    context: Any,
+) -> ExecutionResult:
+    """The answer to `operation` of a validated `document`, with `variables` coerced
+    (`raw_variables`: as sent, for graphql-core)."""
+    data = execute_plainly(schema, document, operation, variables, context)
+    if data is not None:
+        return ExecutionResult(data, None)
+    name = operation.name.value if operation.name else None
+    result = graphql_execute(
+        schema,
+        document,
+        context_value=context,
+        variable_values=raw_variables,
+        operation_name=name,
+        is_awaitable=_never,  # every resolver here answers at once
+    )
+    assert isinstance(result, ExecutionResult)
+    return result
+
+
+def execute_plainly(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: VariableValues,
+    context: Any,
+) -> dict[str, Any] | None:
+    """The answer's data if it has no errors and is not introspection; else None."""
+    if operation.operation != OperationType.QUERY or schema.query_type is None:
+        return None
+    try:
+        return _Plain(schema, document, operation, variables, context).run(schema.query_type)
+    except _GiveUp:
+        return None
+
+
+def _never(_value: Any) -> TypeGuard[Awaitable[Any]]:
+    return False
+
+
+class _Field:
+    """One field of a selection set, planned for one object type."""
+
+    __slots__ = ("args", "complete", "info", "key", "name", "resolve", "typename")
+
+    def __init__(self, key: str, name: str) -> None:
+        self.key = key
+        self.name = name
+        self.typename = False  # __typename: the object type's name
+        self.resolve: Callable[..., Any] | None = None  # None: read `name` of the source
+        self.info: GraphQLResolveInfo[Any] | None = None
+        self.args: dict[str, Any] = {}
+        self.complete: Complete = _itself
+
+
+def _itself(value: Any) -> Any:
+    return value
+
+
+class _Plain:
+    """One execution of a query operation, planned as it goes."""
 
     def __init__(
         self,
-        resolve: Callable[..., Any] | None,
-        info: GraphQLResolveInfo[Any],
-        arguments: dict[str, Any],
-        scalar: GraphQLLeafType,
-        non_null: bool,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        variables: VariableValues,
+        context: Any,
     ) -> None:
-        self.resolve = resolve  # None: graphql-core's default resolver
-        self.info = info
-        self.arguments = arguments
-        self.scalar = scalar
-        self.non_null = non_null
+        self.schema = schema
+        self.operation = operation
+        self.variables = variables
+        self.context = context
+        self.fragments = {
+            definition.name.value: definition
+            for definition in document.definitions
+            if isinstance(definition, FragmentDefinitionNode)
+        }
+        # (object type name, id of the field nodes) -> plan; the node lists are kept
+        # alive by the plans that hold them, so their ids stay theirs.
+        self._plans: dict[tuple[str, int], list[_Field]] = {}
 
+    def run(self, query: GraphQLObjectType) -> dict[str, Any]:
+        root = self._collect(query, [self.operation.selection_set])
+        if any(nodes[0].name.value in ("__schema", "__type") for nodes in root.values()):
+            raise _GiveUp  # introspection: graphql-core's own
+        nodes = [self.operation]  # stands for the root's selection set
+        self._plans[(query.name, id(nodes))] = self._plan(query, root, None)
+        return self._object(query, nodes, None)
 
-class LeafExecutor(Executor[Any]):
-    """An Executor (no @defer or @stream: the schema has neither) with leaf fields
-    resolved the short way; made per request, so what it keeps is that request's."""
+    # -- running -----------------------------------------------------------------------
 
-    def execute_field(
-        self,
-        parent_type: GraphQLObjectType,
-        source: Any,
-        field_details_list: Any,
-        path: Any,
-        position_context: Any,
-    ) -> Any:
-        leaves: dict[tuple[str, int], _Leaf | None] = self.__dict__.setdefault("_leaves", {})
-        key = (parent_type.name, id(field_details_list[0].node))
-        leaf = leaves.get(key, Undefined)
-        if leaf is Undefined:
-            leaf = leaves[key] = self._leaf(parent_type, field_details_list, path)
-        if leaf is not None:
-            value = self._leaf_value(leaf, source)
-            if value is not Undefined:
-                return value
-        return super().execute_field(
-            parent_type, source, field_details_list, path, position_context
-        )
-
-    def _leaf_value(self, leaf: _Leaf, source: Any) -> Any:
-        """The completed value, or Undefined to take graphql-core's path."""
-        try:
-            if leaf.resolve is None:
-                name = leaf.info.field_name
-                value = (
-                    source.get(name) if isinstance(source, Mapping) else getattr(source, name, None)
-                )
+    def _object(self, type_: GraphQLObjectType, nodes: list[Any], source: Any) -> dict[str, Any]:
+        plan = self._plans.get((type_.name, id(nodes)))
+        if plan is None:
+            plan = self._plans[(type_.name, id(nodes))] = self._subplan(type_, nodes)
+        answer: dict[str, Any] = {}
+        for field in plan:
+            if field.typename:
+                answer[field.key] = type_.name
+                continue
+            resolve = field.resolve
+            if resolve is None:
+                if isinstance(source, Mapping):
+                    value = source.get(field.name)
+                else:
+                    value = getattr(source, field.name, None)
                 if callable(value):
-                    return Undefined
+                    raise _GiveUp
             else:
-                value = leaf.resolve(source, leaf.info, **leaf.arguments)
-            if value is None:
-                return Undefined if leaf.non_null else None
-            if isinstance(value, Exception):
-                return Undefined
-            coerced = leaf.scalar.coerce_output_value(value)
-        except Exception:  # graphql-core's path raises it again, and words it
-            return Undefined
-        return Undefined if coerced is None else coerced
+                try:
+                    value = resolve(source, field.info, **field.args)
+                except Exception:
+                    raise _GiveUp from None
+            answer[field.key] = field.complete(value)
+        return answer
 
-    def _leaf(self, parent_type: GraphQLObjectType, field_details_list: Any, path: Any) -> Any:
-        """The short way for this field of the query, or None if it must take the long."""
-        details = field_details_list[0]
-        field = self.schema.get_field(parent_type, details.node.name.value)
-        if field is None or details.fragment_variable_values is not None:
-            return None
-        if self.middleware_manager is not None:
-            return None
-        non_null = isinstance(field.type, GraphQLNonNull)
-        scalar = get_nullable_type(field.type)
-        if not is_leaf_type(scalar):
-            return None
-        resolve = field.resolve
-        if resolve is default_field_resolver or (
-            resolve is None and self.field_resolver is default_field_resolver
-        ):
-            resolve = None
-        elif resolve is None or not getattr(resolve, _READS_CONTEXT, False):
-            return None
-        try:
-            arguments = get_argument_values(
-                field, details.node, self.variable_values, None, self.hide_suggestions
+    # -- planning ----------------------------------------------------------------------
+
+    def _subplan(self, type_: GraphQLObjectType, nodes: list[FieldNode]) -> list[_Field]:
+        sets = [node.selection_set for node in nodes if node.selection_set is not None]
+        return self._plan(type_, self._collect(type_, sets), nodes)
+
+    def _plan(
+        self,
+        type_: GraphQLObjectType,
+        grouped: dict[str, list[FieldNode]],
+        parent: list[FieldNode] | None,
+    ) -> list[_Field]:
+        if type_.is_type_of is not None:
+            raise _GiveUp  # none here has one
+        path = Path(None, parent[0].name.value, None) if parent else None
+        plan = []
+        for key, nodes in grouped.items():
+            name = nodes[0].name.value
+            field = _Field(key, name)
+            if name == "__typename":
+                field.typename = True
+                plan.append(field)
+                continue
+            definition = type_.fields.get(name)
+            if definition is None:
+                raise _GiveUp  # validation would have refused it
+            field.resolve = definition.resolve
+            field.args = get_argument_values(definition, nodes[0], self.variables)
+            field.info = GraphQLResolveInfo(
+                field_name=name,
+                field_nodes=nodes,
+                return_type=definition.type,
+                parent_type=type_,
+                path=Path(path, key, type_.name),
+                schema=self.schema,
+                fragments=self.fragments,
+                root_value=None,
+                operation=self.operation,
+                variable_values=self.variables,
+                context=self.context,
+                is_awaitable=_never,
+                abort_signal=None,
+                async_helpers=None,  # type: ignore[arg-type]  # nothing here is async
             )
-        except Exception:
-            return None
-        nodes = [each.node for each in field_details_list]
-        info = self.build_resolve_info(field, nodes, parent_type, path)
-        return _Leaf(resolve, info, arguments, scalar, non_null)
+            field.complete = self._completion(definition.type, nodes, field.info)
+            plan.append(field)
+        return plan
+
+    def _completion(
+        self, type_: GraphQLOutputType, nodes: list[FieldNode], info: GraphQLResolveInfo[Any]
+    ) -> Complete:
+        """How a resolved value of `type_` becomes the answer's (as graphql-core's
+        completeValue, giving up where it would report an error)."""
+        if isinstance(type_, GraphQLNonNull):
+            inner = self._completion(type_.of_type, nodes, info)
+
+            def required(value: Any) -> Any:
+                if value is None:
+                    raise _GiveUp
+                completed = inner(value)
+                if completed is None:
+                    raise _GiveUp
+                return completed
+
+            return required
+        if isinstance(type_, GraphQLList):
+            each = self._completion(type_.of_type, nodes, info)
+
+            def listed(value: Any) -> Any:
+                if value is None:
+                    return None
+                if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+                    raise _GiveUp
+                return [each(item) for item in value]
+
+            return listed
+        if is_leaf_type(type_):
+            coerce = type_.coerce_output_value
+
+            def leaf(value: Any) -> Any:
+                if value is None:
+                    return None
+                if isinstance(value, Exception):
+                    raise _GiveUp
+                try:
+                    coerced = coerce(value)
+                except Exception:
+                    raise _GiveUp from None
+                if coerced is None:
+                    raise _GiveUp
+                return coerced
+
+            return leaf
+        if isinstance(type_, GraphQLObjectType):
+
+            def concrete(value: Any) -> Any:
+                if value is None:
+                    return None
+                if isinstance(value, Exception):
+                    raise _GiveUp
+                return self._object(type_, nodes, value)
+
+            return concrete
+        assert is_abstract_type(type_)
+        abstract: GraphQLAbstractType = type_
+        resolve_type = abstract.resolve_type
+        if resolve_type is None:
+            raise _GiveUp
+
+        def resolved(value: Any) -> Any:
+            if value is None:
+                return None
+            if isinstance(value, Exception):
+                raise _GiveUp
+            try:
+                name = resolve_type(value, info, abstract)
+            except Exception:
+                raise _GiveUp from None
+            runtime = self.schema.get_type(name) if isinstance(name, str) else None
+            if not isinstance(runtime, GraphQLObjectType):
+                raise _GiveUp
+            if not self.schema.is_sub_type(abstract, runtime):
+                raise _GiveUp
+            return self._object(runtime, nodes, value)
+
+        return resolved
+
+    def _collect(
+        self, type_: GraphQLObjectType, sets: list[SelectionSetNode]
+    ) -> dict[str, list[FieldNode]]:
+        """The fields the selection sets select on an object of `type_`, by response
+        key in the order first met (the specification's CollectFields)."""
+        grouped: dict[str, list[FieldNode]] = {}
+        visited: set[str] = set()
+
+        def collect(selection_set: SelectionSetNode) -> None:
+            for selection in selection_set.selections:
+                if not self._included(selection):
+                    continue
+                if isinstance(selection, FieldNode):
+                    key = selection.alias.value if selection.alias else selection.name.value
+                    grouped.setdefault(key, []).append(selection)
+                elif isinstance(selection, InlineFragmentNode):
+                    if self._applies(selection, type_):
+                        collect(selection.selection_set)
+                elif isinstance(selection, FragmentSpreadNode):
+                    name = selection.name.value
+                    if name in visited:
+                        continue
+                    visited.add(name)
+                    fragment = self.fragments.get(name)
+                    if fragment is not None and self._applies(fragment, type_):
+                        collect(fragment.selection_set)
+
+        for selection_set in sets:
+            collect(selection_set)
+        return grouped
+
+    def _included(self, node: Any) -> bool:
+        if not node.directives:
+            return True
+        skip = get_directive_values(GraphQLSkipDirective, node, self.variables)
+        if skip and skip.get("if") is True:
+            return False
+        include = get_directive_values(GraphQLIncludeDirective, node, self.variables)
+        return not (include and include.get("if") is False)
+
+    def _applies(
+        self, fragment: InlineFragmentNode | FragmentDefinitionNode, type_: GraphQLObjectType
+    ) -> bool:
+        if fragment.type_condition is None:
+            return True
+        condition = type_from_ast(self.schema, fragment.type_condition)
+        if condition is type_:
+            return True
+        if is_abstract_type(condition):
+            return self.schema.is_sub_type(condition, type_)
+        return False

@@ -10,9 +10,8 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any, TypeGuard
+from typing import Any
 from urllib.parse import parse_qsl
 
 from graphql import (
@@ -20,7 +19,6 @@ from graphql import (
     GraphQLError,
     GraphQLSyntaxError,
     OperationDefinitionNode,
-    execute,
     get_operation_ast,
     parse,
     validate,
@@ -28,11 +26,10 @@ from graphql import (
 from graphql.execution.values import get_variable_values
 
 from mirror.delivery.http import Response
-from mirror.graphql import limits
-from mirror.graphql.cache import Lru
+from mirror.delivery.lru import Lru
+from mirror.graphql import execution, limits
 from mirror.graphql.context import RequestContext
 from mirror.graphql.errors import RequestError, contentful, with_request_id
-from mirror.graphql.execution import LeafExecutor
 from mirror.graphql.revision import RevisionSource
 from mirror.wire import compact_json
 
@@ -149,17 +146,12 @@ class GraphQLEndpoint:
         cost = limits.complexity(schema, document, operation, variables)
         if cost > limits.MAX_COMPLEXITY:
             raise limits.too_complex(cost)
-        result = execute(
-            schema,
-            document,
-            context_value=RequestContext(revision, host),
-            variable_values=params.variables,
-            operation_name=params.operation_name,
-            executor_class=LeafExecutor,
-            is_awaitable=_never,  # every resolver here answers at once
+        context = RequestContext(revision, host)
+        result = execution.execute(
+            schema, document, operation, variables, params.variables, context
         )
-        body: dict[str, Any] = {"data": result.data}  # type: ignore[union-attr]
-        errors = result.errors  # type: ignore[union-attr]
+        body: dict[str, Any] = {"data": result.data}
+        errors = result.errors
         if errors:
             body["errors"] = with_request_id([_formatted(e) for e in errors], request_id)
         return _answer(200, compact_json(body), request_id, str(cost)), not errors
@@ -298,10 +290,6 @@ def _variables(schema: Any, operation: OperationDefinitionNode, given: dict[str,
     if isinstance(found, list):
         raise _Refusal(400, limits.VALIDATION_FAILED, found)
     return found
-
-
-def _never(_value: Any) -> TypeGuard[Awaitable[Any]]:
-    return False
 
 
 def _formatted(error: GraphQLError) -> dict[str, Any]:

@@ -19,7 +19,6 @@ from mirror.graphql import model as kinds
 from mirror.graphql.assets import asset_field, asset_url
 from mirror.graphql.context import RequestContext
 from mirror.graphql.errors import unexpected_type, unresolvable
-from mirror.graphql.execution import reads_context
 from mirror.graphql.filters import compile_where
 from mirror.graphql.loader import Batch, EntryNode, link_ids
 from mirror.graphql.model import FieldPlan, TypePlan
@@ -120,7 +119,6 @@ def metadata(node: EntryNode, info: Info) -> dict[str, Any]:
     return {"tags": [{"id": tag, "name": names.get(tag)} for tag in found if tag is not None]}
 
 
-@reads_context
 def node_id(node: EntryNode, _info: Info) -> str:
     return node.id
 
@@ -175,7 +173,6 @@ def linking_collection(source: TypePlan | None, for_asset: bool) -> Resolver:
 def field_value(plan: FieldPlan) -> Resolver:
     definition, name = plan.definition, plan.id
 
-    @reads_context
     def resolve(node: EntryNode, info: Info, locale: str | None = None) -> Any:
         ctx: RequestContext = info.context
         code = node.locale if locale is None else ctx.locale(node.locale, locale)

@@ -14,7 +14,6 @@ from mirror.delivery.content import Item
 from mirror.delivery.localize import value_in
 from mirror.graphql.context import RequestContext
 from mirror.graphql.errors import unexpected_type, unresolvable
-from mirror.graphql.execution import reads_context
 from mirror.graphql.loader import EntryNode
 from mirror.graphql.model import FieldPlan
 
@@ -55,7 +54,6 @@ def rich_text(plan: FieldPlan) -> Callable[..., Any]:
     return resolve
 
 
-@reads_context
 def rich_json(text: RichText, _info: Info) -> dict[str, Any]:
     return text.document
 
