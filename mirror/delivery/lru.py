@@ -1,7 +1,7 @@
 """A small least-recently-used cache, safe between threads, bounded in entries and in
-bytes: parsed documents, persisted queries and whole answers of one served revision
-(whose content never changes, so an answer stays true as long as the revision is
-served)."""
+bytes, for what is made from one served revision (whose content never changes, so what
+was made from it stays true as long as it is served): its parsed items, and the GraphQL
+API's parsed documents, persisted queries and whole answers."""
 
 from __future__ import annotations
 
@@ -29,6 +29,17 @@ class Lru(Generic[V]):
                 return None
             self._held.move_to_end(key)
             return found[0]
+
+    def get_many(self, keys: list[Hashable]) -> dict[Hashable, V]:
+        """Those of `keys` held (one lock for them all)."""
+        found: dict[Hashable, V] = {}
+        with self._lock:
+            for key in keys:
+                held = self._held.get(key)
+                if held is not None:
+                    self._held.move_to_end(key)
+                    found[key] = held[0]
+        return found
 
     def put(self, key: Hashable, value: V) -> None:
         size = self.size(value)

@@ -28,12 +28,14 @@ from mirror.delivery.index import (
     lookup_values,
     number_text,
 )
+from mirror.delivery.lru import Lru
 from mirror.delivery.objects import GitObjects
 from mirror.errors import InvalidData, UsageError
 from mirror.wire import is_safe_id, parse_json
 
 LOCALE_CODE = re.compile(r"^[A-Za-z0-9_-]{1,35}$")  # as asset file folders are named
 TAGS = "tags.json"
+PARSED = 10_000  # parsed items kept per served commit (about 5 KB each: 50 MB at most)
 # Field types whose values the index holds exactly (with `.sys.id`: link fields).
 _EXACT_TYPES = ("Symbol", "Text", "Integer", "Number", "Boolean")
 
@@ -111,6 +113,7 @@ class RevisionContent:
         self._locales: list[Item] | None = None
         self._content_types: list[Item] | None = None
         self._tags: list[Item] | None = None
+        self._items: Lru[Item] = Lru(PARSED)
 
     def close(self) -> None:
         self.index.close()
@@ -180,8 +183,8 @@ class RevisionContent:
     def _item(self, kind: str, item_id: str) -> Item | None:
         if not is_safe_id(item_id):
             return None
-        body = self.index.body(kind, item_id)
-        return None if body is None else dict(parse_json(body))
+        found = self._parsed(kind, [item_id]).get(item_id)
+        return None if found is None else dict(found)
 
     # -- beyond Content ----------------------------------------------------------------
 
@@ -240,8 +243,9 @@ class RevisionContent:
             if field is None or values is None or (field.get("localized") and locale != default):
                 return None
             lookups[key] = (values, [default])
-        total, bodies = self.index.find_page(content_type, lookups, order, skip, limit)
-        return total, [parse_json(body) for body in bodies]
+        total, ids = self.index.find_page(content_type, lookups, order, skip, limit)
+        found = self._parsed("Entry", ids)
+        return total, [found[item_id] for item_id in ids if item_id in found]
 
     def _content_type(self, content_type: str) -> Item | None:
         if not is_safe_id(content_type):
@@ -254,11 +258,21 @@ class RevisionContent:
     def items_by_id(self, kind: str, ids: Iterable[str]) -> dict[str, Item]:
         """Entries (kind "Entry") or assets ("Asset") by id, those that exist, read
         together: what a GraphQL page's links need costs one index query, not one each."""
-        safe = [item_id for item_id in ids if is_safe_id(item_id)]
-        return {
-            item_id: dict(parse_json(body))
-            for item_id, body in self.index.bodies_by_id(kind, safe).items()
-        }
+        found = self._parsed(kind, [item_id for item_id in ids if is_safe_id(item_id)])
+        return {item_id: dict(item) for item_id, item in found.items()}
+
+    def _parsed(self, kind: str, ids: list[str]) -> dict[str, Item]:
+        """The items of `kind` among `ids` that exist, parsed: those parsed lately are
+        kept (`PARSED` of them), so that the next page that shows them, or links to them,
+        reads them from memory. Nobody may change what this gives."""
+        held = self._items.get_many([(kind, item_id) for item_id in ids])
+        found = {key[1]: item for key, item in held.items()}  # type: ignore[index]
+        missing = [item_id for item_id in ids if item_id not in found]
+        if missing:
+            for item_id, body in self.index.bodies_by_id(kind, missing).items():
+                item = found[item_id] = parse_json(body)
+                self._items.put((kind, item_id), item)
+        return found
 
     def entries_linking(
         self, target: str, fields: dict[str, list[str]], locale_codes: list[str]
