@@ -71,7 +71,8 @@ def start_server(folder: Path, workers: int) -> tuple[subprocess.Popen[str], str
     """`mirror serve DIR --port 0 --json`: the process, its GraphQL and REST bases."""
     command = [sys.executable, "-m", "mirror", "serve", str(folder), "--port", "0", "--json", "-q"]
     command += ["--workers", str(workers)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    # Run from the repository's root: from bench/, `-m` would put this file first as `graphql`.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=HERE.parent)
     assert process.stdout is not None
     facts = json.loads(process.stdout.readline())
     where = f"spaces/{facts['space']}/environments/{facts['environment']}"
