@@ -32,6 +32,7 @@ from typing import Any
 
 from mirror.client.guard import mirror_key
 from mirror.client.tree import place_of
+from mirror.delivery.lru import Lru
 from mirror.delivery.objects import GitObjects
 from mirror.errors import MirrorError
 from mirror.wire import compact_json, parse_json
@@ -40,6 +41,8 @@ FORMAT = "2"  # 2: items_in_order
 KEEP = 4  # cached indexes kept per mirror, newest first (by last use)
 LONGEST_VALUE = 256  # longer strings are not indexed: no query value of this size matches them
 _CHUNK = 500
+SORTED_KEPT = 5_000  # find_page keeps the sorted ids of a query matching up to this many
+MATCHES_KEPT = 200_000  # ids in all, per index
 _FILE_MODES = ("100644", "100755")  # not links (120000) nor submodules
 
 _SCHEMA = """
@@ -201,6 +204,7 @@ class RevisionIndex:
             f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False
         )
         self._lock = threading.Lock()
+        self._matches: Lru[list[str]] = Lru(1024, len, MATCHES_KEPT)
         try:
             meta = dict(self._query("SELECT key, value FROM meta", ()))
             if meta.get("format") != FORMAT:
@@ -293,10 +297,19 @@ class RevisionIndex:
     ) -> tuple[int, list[str]]:
         """How many entries of `content_type` have, for every field, one of its values in
         one of its locales (`field -> (values, locales)`), and the ids of one page of them
-        sorted by `order` (`updated_at` or `id`, descending or not), from the index alone."""
+        sorted by `order` (`updated_at` or `id`, descending or not), from the index alone.
+        Up to SORTED_KEPT matches are all sorted and kept, so that the next page of them
+        is a slice of that list."""
+        key = (content_type, tuple(sorted(equalities.items())), tuple(order))
+        kept = self._matches.get(repr(key))
+        if kept is not None:
+            return len(kept), kept[skip : skip + limit]
         matching, params = _matching(content_type, equalities)
         total = int(self._query(f"SELECT count(*) FROM ({matching})", params)[0][0])
-        if limit <= 0 or skip >= total:
+        page_skip, page_limit = skip, limit
+        if total <= SORTED_KEPT:  # sorting them all costs what sorting for one page does
+            skip, limit = 0, total
+        elif limit <= 0 or skip >= total:
             return total, []
         keys = ", ".join(
             f"{_ORDER_COLUMNS[name]} {'DESC' if desc else 'ASC'}" for name, desc in order
@@ -307,7 +320,11 @@ class RevisionIndex:
             f"SELECT id FROM items INDEXED BY items_in_order WHERE rowid IN ({matching}) "
             f"ORDER BY {keys} LIMIT ? OFFSET ?"
         )
-        return total, [str(item_id) for (item_id,) in self._query(sql, [*params, limit, skip])]
+        ids = [str(item_id) for (item_id,) in self._query(sql, [*params, limit, skip])]
+        if total > SORTED_KEPT:
+            return total, ids
+        self._matches.put(repr(key), ids)
+        return total, ids[page_skip : page_skip + page_limit]
 
     def page(
         self,
