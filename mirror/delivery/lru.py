@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
@@ -41,15 +41,20 @@ class Lru(Generic[V]):
                     found[key] = held[0]
         return found
 
-    def put(self, key: Hashable, value: V) -> None:
-        size = self.size(value)
-        if self.budget and size > self.budget // 8:
-            return  # one answer never takes much of the room
+    def put(self, key: Hashable, value: V, size: int | None = None) -> None:
+        """Keep `value` (of `size` bytes, else what `self.size` says)."""
+        self.put_many([(key, value, self.size(value) if size is None else size)])
+
+    def put_many(self, held: Sequence[tuple[Hashable, V, int]]) -> None:
+        """Keep each (key, value, size in bytes), under one lock."""
         with self._lock:
-            old = self._held.pop(key, None)
-            self._bytes -= old[1] if old else 0
-            self._held[key] = (value, size)
-            self._bytes += size
+            for key, value, size in held:
+                if self.budget and size > self.budget // 8:
+                    continue  # one value never takes much of the room
+                old = self._held.pop(key, None)
+                self._bytes -= old[1] if old else 0
+                self._held[key] = (value, size)
+                self._bytes += size
             while len(self._held) > self.entries or (self.budget and self._bytes > self.budget):
                 _, (_, dropped) = self._held.popitem(last=False)
                 self._bytes -= dropped
