@@ -56,10 +56,17 @@ _FOCUS = [
 _STRATEGIES = ["CROP", "FILL", "FIT", "PAD", "SCALE", "THUMB"]
 
 
+_CANONICAL = re.compile(
+    r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z"
+)
+
+
 def serialize_date_time(value: Any) -> str:
     """A stored date as Contentful's GraphQL API sends it: UTC, milliseconds, `Z`
     (`2026-02-14` → `2026-02-14T00:00:00.000Z`); text that is no date goes as it is."""
     text = str(value)
+    if _CANONICAL.fullmatch(text):  # as stored by Contentful: already what is sent
+        return text
     moment = instant(text)
     if moment is None:
         return text

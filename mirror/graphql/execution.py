@@ -26,7 +26,8 @@ positions, and its `path` is that of the first.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, TypeGuard
+from math import isfinite
+from typing import Any, TypeGuard, cast
 
 from graphql import (
     DocumentNode,
@@ -35,6 +36,9 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLAbstractType,
+    GraphQLBoolean,
+    GraphQLFloat,
+    GraphQLID,
     GraphQLIncludeDirective,
     GraphQLList,
     GraphQLNonNull,
@@ -43,6 +47,7 @@ from graphql import (
     GraphQLResolveInfo,
     GraphQLSchema,
     GraphQLSkipDirective,
+    GraphQLString,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
@@ -54,10 +59,14 @@ from graphql import (
 from graphql import (
     execute as graphql_execute,
 )
-from graphql.execution.values import VariableValues, get_argument_values, get_directive_values
+from graphql.execution import VariableValues, get_argument_values, get_directive_values
 from graphql.pyutils import Path
 
 Complete = Callable[[Any], Any]
+# The built-in scalars send a value of these Python types as it is (a float if finite);
+# Int checks a range, so it goes through its coercion.
+_PLAIN_SCALARS: dict[str, type] = {"String": str, "Float": float, "Boolean": bool, "ID": str}
+_BUILT_IN = (GraphQLString, GraphQLFloat, GraphQLBoolean, GraphQLID)
 
 
 class _GiveUp(Exception):
@@ -110,23 +119,50 @@ def _never(_value: Any) -> TypeGuard[Awaitable[Any]]:
     return False
 
 
-class _Field:
-    """One field of a selection set, planned for one object type."""
-
-    __slots__ = ("args", "complete", "info", "key", "name", "resolve", "typename")
-
-    def __init__(self, key: str, name: str) -> None:
-        self.key = key
-        self.name = name
-        self.typename = False  # __typename: the object type's name
-        self.resolve: Callable[..., Any] | None = None  # None: read `name` of the source
-        self.info: GraphQLResolveInfo[Any] | None = None
-        self.args: dict[str, Any] = {}
-        self.complete: Complete = _itself
+def _constant(value: Any) -> Complete:
+    return lambda _source: value
 
 
-def _itself(value: Any) -> Any:
-    return value
+def _producer(
+    name: str,
+    resolve: Callable[..., Any] | None,
+    info: GraphQLResolveInfo[Any],
+    arguments: dict[str, Any],
+    complete: Complete,
+) -> Complete:
+    """How one field's value is made from its object: resolved (by `resolve`, or read as
+    graphql-core's default resolver reads it), then completed."""
+    if resolve is None:
+
+        def read(source: Any) -> Any:
+            if type(source) is dict or isinstance(source, Mapping):
+                value = source.get(name)
+            else:
+                value = getattr(source, name, None)
+            if callable(value):
+                raise _GiveUp
+            return complete(value)
+
+        return read
+    if not arguments:
+
+        def call(source: Any) -> Any:
+            try:
+                value = resolve(source, info)
+            except Exception:
+                raise _GiveUp from None
+            return complete(value)
+
+        return call
+
+    def call_with(source: Any) -> Any:
+        try:
+            value = resolve(source, info, **arguments)
+        except Exception:
+            raise _GiveUp from None
+        return complete(value)
+
+    return call_with
 
 
 class _Plain:
@@ -151,7 +187,7 @@ class _Plain:
         }
         # (object type name, id of the field nodes) -> plan; the node lists are kept
         # alive by the plans that hold them, so their ids stay theirs.
-        self._plans: dict[tuple[str, int], list[_Field]] = {}
+        self._plans: dict[tuple[str, int], list[tuple[str, Complete]]] = {}
 
     def run(self, query: GraphQLObjectType) -> dict[str, Any]:
         root = self._collect(query, [self.operation.selection_set])
@@ -167,30 +203,13 @@ class _Plain:
         plan = self._plans.get((type_.name, id(nodes)))
         if plan is None:
             plan = self._plans[(type_.name, id(nodes))] = self._subplan(type_, nodes)
-        answer: dict[str, Any] = {}
-        for field in plan:
-            if field.typename:
-                answer[field.key] = type_.name
-                continue
-            resolve = field.resolve
-            if resolve is None:
-                if isinstance(source, Mapping):
-                    value = source.get(field.name)
-                else:
-                    value = getattr(source, field.name, None)
-                if callable(value):
-                    raise _GiveUp
-            else:
-                try:
-                    value = resolve(source, field.info, **field.args)
-                except Exception:
-                    raise _GiveUp from None
-            answer[field.key] = field.complete(value)
-        return answer
+        return {key: produce(source) for key, produce in plan}
 
     # -- planning ----------------------------------------------------------------------
 
-    def _subplan(self, type_: GraphQLObjectType, nodes: list[FieldNode]) -> list[_Field]:
+    def _subplan(
+        self, type_: GraphQLObjectType, nodes: list[FieldNode]
+    ) -> list[tuple[str, Complete]]:
         sets = [node.selection_set for node in nodes if node.selection_set is not None]
         return self._plan(type_, self._collect(type_, sets), nodes)
 
@@ -199,24 +218,21 @@ class _Plain:
         type_: GraphQLObjectType,
         grouped: dict[str, list[FieldNode]],
         parent: list[FieldNode] | None,
-    ) -> list[_Field]:
+    ) -> list[tuple[str, Complete]]:
+        """Each response key, and how its value is made from the object."""
         if type_.is_type_of is not None:
             raise _GiveUp  # none here has one
         path = Path(None, parent[0].name.value, None) if parent else None
         plan = []
         for key, nodes in grouped.items():
             name = nodes[0].name.value
-            field = _Field(key, name)
             if name == "__typename":
-                field.typename = True
-                plan.append(field)
+                plan.append((key, _constant(type_.name)))
                 continue
             definition = type_.fields.get(name)
             if definition is None:
                 raise _GiveUp  # validation would have refused it
-            field.resolve = definition.resolve
-            field.args = get_argument_values(definition, nodes[0], self.variables)
-            field.info = GraphQLResolveInfo(
+            info = GraphQLResolveInfo(
                 field_name=name,
                 field_nodes=nodes,
                 return_type=definition.type,
@@ -232,8 +248,9 @@ class _Plain:
                 abort_signal=None,
                 async_helpers=None,  # type: ignore[arg-type]  # nothing here is async
             )
-            field.complete = self._completion(definition.type, nodes, field.info)
-            plan.append(field)
+            complete = self._completion(definition.type, nodes, info)
+            arguments = get_argument_values(definition, nodes[0], self.variables)
+            plan.append((key, _producer(name, definition.resolve, info, arguments, complete)))
         return plan
 
     def _completion(
@@ -266,6 +283,28 @@ class _Plain:
             return listed
         if is_leaf_type(type_):
             coerce = type_.coerce_output_value
+            plain = _PLAIN_SCALARS.get(type_.name) if type_ in _BUILT_IN else None
+            if plain is not None:
+
+                def scalar(value: Any) -> Any:
+                    # What the scalar sends as it is:
+                    if type(value) is plain and (
+                        plain is not float or isfinite(cast(float, value))
+                    ):
+                        return value
+                    if value is None:
+                        return None
+                    if isinstance(value, Exception):
+                        raise _GiveUp
+                    try:
+                        coerced = coerce(value)
+                    except Exception:
+                        raise _GiveUp from None
+                    if coerced is None:
+                        raise _GiveUp
+                    return coerced
+
+                return scalar
 
             def leaf(value: Any) -> Any:
                 if value is None:

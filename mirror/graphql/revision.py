@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 from typing import Any
 
+from mirror.delivery.content import Item
 from mirror.delivery.engine import DeliveryEngine
 from mirror.delivery.localize import Locales, Schema
+from mirror.delivery.lru import Lru
 from mirror.delivery.revision import RevisionContent
 from mirror.graphql.assets import served_url
 from mirror.graphql.context import Revision
@@ -18,6 +21,7 @@ from mirror.graphql.errors import SchemaGenerationError
 from mirror.graphql.schema import SchemaCache
 
 SCHEMAS = SchemaCache()
+URLS = 20_000  # asset file URLs kept per commit
 
 
 class RevisionSource:
@@ -54,6 +58,23 @@ class RevisionSource:
             served=served,
             schema=schema,
             engine=DeliveryEngine(content),
-            asset_url=functools.partial(served_url, self.files, schema),
+            asset_url=_AssetUrls(functools.partial(served_url, self.files, schema)),
             tag_names=tag_names,
         )
+
+
+class _AssetUrls:
+    """Asset file URLs by (asset, locale, host), kept: a commit's never change, and
+    making one localizes the whole asset."""
+
+    def __init__(self, make: Callable[[Item, str, str], str | None]) -> None:
+        self.make = make
+        self._made: Lru[tuple[str | None]] = Lru(URLS)
+
+    def __call__(self, asset: Item, code: str, host: str) -> str | None:
+        key = (asset["sys"]["id"], code, host)
+        found = self._made.get(key)
+        if found is None:
+            found = (self.make(asset, code, host),)
+            self._made.put(key, found)
+        return found[0]
