@@ -12,7 +12,10 @@ shared machine's noise falls on both) and reports the medians of the runs:
   with one level of links (author, image), every request with variables not asked
   before (so no answer comes from the server's cache of answers), one client: median
   and 95th percentile; the REST equivalent (`fields.rating=`, `include=1`) beside it;
-- throughput: the same from 8 concurrent clients for --seconds, every request new;
+- cold: the same query's first 100 requests after the server starts, before any of the
+  items they show was read (parsed items are kept per commit, `PARSED_BYTES` of them);
+- throughput: the same from 8 concurrent clients for --seconds, every request new, and
+  the CPU time the server (with its workers) spent per request meanwhile;
 - throughput of repeated requests (20 variable sets over and over: the answers cache);
 - the schema of a new commit: `build_schema` for a 50-content-type model whose types
   link to each other, plus validating a first query against it (in this process);
@@ -216,13 +219,36 @@ def report(runs: list[dict[str, float]]) -> None:
         f"  REST, the same entries with include=1: median {median('rest_median'):.1f} ms, "
         f"p95 {median('rest_p95'):.1f} ms"
     )
-    print(f"  8 concurrent clients, every request new: {median('graphql_rate'):.0f} requests/s")
+    print(
+        f"  8 concurrent clients, every request new: {median('graphql_rate'):.0f} requests/s "
+        f"(server CPU {median('graphql_cpu'):.1f} ms per request)"
+    )
     print(f"  8 concurrent clients, REST: {median('rest_rate'):.0f} requests/s")
     print(f"  8 concurrent clients, repeated requests: {median('cached_rate'):.0f} requests/s")
 
 
+def server_cpu_seconds(pids: list[int]) -> float:
+    """User and system time of the server's processes so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def graphql_throughput(
+    graphql: str, fresh: Iterator[Variables], seconds: float, pids: list[int]
+) -> dict[str, float]:
+    before, started = server_cpu_seconds(pids), time.perf_counter()
+    rate = throughput(graphql_call, graphql, lambda: next(fresh), seconds)
+    answered = rate * (time.perf_counter() - started)
+    spent = server_cpu_seconds(pids) - before
+    return {"graphql_rate": rate, "graphql_cpu": spent / max(answered, 1) * 1000}
+
+
 def measure_run(
-    graphql: str, rest: str, fresh: Iterator[Variables], seconds: float
+    graphql: str, rest: str, fresh: Iterator[Variables], seconds: float, pids: list[int]
 ) -> dict[str, float]:
     sets = [next(fresh) for _ in range(100)]
     mine = latency(graphql_call, graphql, sets)
@@ -235,7 +261,7 @@ def measure_run(
         "graphql_p95": statistics.quantiles(mine, n=20)[-1] * 1000,
         "rest_median": statistics.median(theirs) * 1000,
         "rest_p95": statistics.quantiles(theirs, n=20)[-1] * 1000,
-        "graphql_rate": throughput(graphql_call, graphql, lambda: next(fresh), seconds),
+        **graphql_throughput(graphql, fresh, seconds, pids),
         "rest_rate": throughput(rest_call, rest, lambda: next(fresh), seconds),
         "cached_rate": throughput(graphql_call, graphql, lambda: next(repeated), seconds),
     }
@@ -264,8 +290,17 @@ def main() -> None:
                 f"{time.perf_counter() - started:.2f} s"
             )
             fresh = fresh_variables()
-            report([measure_run(graphql, rest, fresh, args.seconds) for _ in range(args.runs)])
+            cold = latency(graphql_call, graphql, [next(fresh) for _ in range(100)])
+            print(
+                f"cold (first 100 requests, none of their items read yet): median "
+                f"{statistics.median(cold) * 1000:.1f} ms, "
+                f"p95 {statistics.quantiles(cold, n=20)[-1] * 1000:.1f} ms"
+            )
             workers = worker_pids(process.pid)
+            pids = [process.pid, *workers]
+            report(
+                [measure_run(graphql, rest, fresh, args.seconds, pids) for _ in range(args.runs)]
+            )
             peaks = " + ".join(f"{peak_rss_mb(pid):.0f}" for pid in [process.pid, *workers])
             print(f"server peak RSS: {peaks} MB" + (" (parent + workers)" if workers else ""))
         finally:
