@@ -249,7 +249,10 @@ class _Plain:
                 async_helpers=None,  # type: ignore[arg-type]  # nothing here is async
             )
             complete = self._completion(definition.type, nodes, info)
-            arguments = get_argument_values(definition, nodes[0], self.variables)
+            try:
+                arguments = get_argument_values(definition, nodes[0], self.variables)
+            except Exception:  # graphql-core reports it at the field
+                raise _GiveUp from None
             plan.append((key, _producer(name, definition.resolve, info, arguments, complete)))
         return plan
 
@@ -388,10 +391,13 @@ class _Plain:
     def _included(self, node: Any) -> bool:
         if not node.directives:
             return True
-        skip = get_directive_values(GraphQLSkipDirective, node, self.variables)
+        try:
+            skip = get_directive_values(GraphQLSkipDirective, node, self.variables)
+            include = get_directive_values(GraphQLIncludeDirective, node, self.variables)
+        except Exception:  # graphql-core reports it
+            raise _GiveUp from None
         if skip and skip.get("if") is True:
             return False
-        include = get_directive_values(GraphQLIncludeDirective, node, self.variables)
         return not (include and include.get("if") is False)
 
     def _applies(
