@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from mirror.delivery import index as index_module
 from mirror.delivery.index import IndexCache
+from mirror.delivery.lru import Lru
 from mirror.delivery.revision import RevisionContent, open_revision
 from mirror.emulator import Emulator
 from mirror.errors import UsageError
@@ -150,6 +152,28 @@ def test_field_equality_is_an_index_lookup(round0: Emulator, tmp_path: Path) -> 
         assert content.find_entries("place", {"location": "1,2"}, []) is None
         assert content.find_entries("place", {"noSuchField": "x"}, []) is None
         assert content.find_entries("../place", {"category": "market"}, []) is None
+
+
+def test_pages_of_kept_matches_are_those_sorted_for_each_page(
+    round0: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A query's sorted matches are kept (up to SORTED_KEPT) and later pages sliced from
+    them: every page equals the one SQL sorts and cuts for it alone."""
+    synced_rounds(round0, tmp_path, 0)
+    equalities = {"freeEntry": (["true"], ["en-US"])}
+    pages = [(0, 100), (0, 1), (1, 2), (2, 100), (3, 0), (50, 10)]
+    with open_revision(tmp_path) as content:
+        everything = [e["sys"]["id"] for e in content.entries("place")]
+        for order in ([("updated_at", True), ("id", False)], [("id", True)]):
+            kept = [content.index.find_page("place", equalities, order, *p) for p in pages]
+            monkeypatch.setattr(index_module, "SORTED_KEPT", 0)  # each page its own query
+            content.index._matches = Lru(1)
+            alone = [content.index.find_page("place", equalities, order, *p) for p in pages]
+            monkeypatch.undo()
+            assert kept == alone
+            total, first = kept[0]
+            assert 2 < total < len(everything) and len(first) == total
+            assert kept[2] == (total, first[1:3]) and kept[4] == (total, [])
 
 
 def test_unsafe_ids_locales_and_file_names_are_refused(round0: Emulator, tmp_path: Path) -> None:
