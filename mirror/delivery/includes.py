@@ -42,12 +42,16 @@ def resolve(
     seen = {(item["sys"]["type"], item["sys"]["id"]) for item in page}
     frontier = items
     for level in range(1, depth + 2 if depth > 0 else 1):
-        next_frontier: list[Item] = []
+        wanted: list[tuple[str, str]] = []
         for link_type, link_id in _links(frontier):
             if (link_type, link_id) in seen or (link_type == "Entry" and level > depth):
                 continue
             seen.add((link_type, link_id))
-            stored = content.entry(link_id) if link_type == "Entry" else content.asset(link_id)
+            wanted.append((link_type, link_id))
+        found = _read(content, wanted)
+        next_frontier: list[Item] = []
+        for link_type, link_id in wanted:
+            stored = found.get((link_type, link_id))
             if stored is None:
                 included.errors.append(_not_resolvable(link_type, link_id))
             elif link_type == "Entry":
@@ -57,6 +61,23 @@ def resolve(
                 included.assets.append(localize(stored))
         frontier = next_frontier
     return included
+
+
+def _read(content: Content, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], Item]:
+    """The linked items that exist, read together where the content can (one index query
+    per kind and level, not one per link)."""
+    many = getattr(content, "items_by_id", None)
+    found: dict[tuple[str, str], Item] = {}
+    for kind in ("Entry", "Asset"):
+        ids = [link_id for link_type, link_id in wanted if link_type == kind]
+        if not ids:
+            continue
+        if many is not None:
+            found.update(((kind, item_id), item) for item_id, item in many(kind, ids).items())
+            continue
+        single = content.entry if kind == "Entry" else content.asset
+        found.update(((kind, i), item) for i in ids if (item := single(i)) is not None)
+    return found
 
 
 def _links(items: list[Item]) -> Iterator[tuple[str, str]]:
