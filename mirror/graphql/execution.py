@@ -109,10 +109,16 @@ def execute_plainly(
     """The answer's data if it has no errors and is not introspection; else None."""
     if operation.operation != OperationType.QUERY or schema.query_type is None:
         return None
+    plain = _Plain(schema, document, operation, variables, context)
     try:
-        return _Plain(schema, document, operation, variables, context).run(schema.query_type)
+        return plain.run(schema.query_type)
     except _GiveUp:
         return None
+    finally:
+        # The plans' closures refer to the execution, which refers to the request's
+        # context and every item it read: without this cycle broken, those would wait
+        # for the garbage collector instead of going when the answer is sent.
+        plain._plans.clear()
 
 
 def _never(_value: Any) -> TypeGuard[Awaitable[Any]]:

@@ -147,9 +147,12 @@ class GraphQLEndpoint:
         if cost > limits.MAX_COMPLEXITY:
             raise limits.too_complex(cost)
         context = RequestContext(revision, host)
-        result = execution.execute(
-            schema, document, operation, variables, params.variables, context
-        )
+        try:
+            result = execution.execute(
+                schema, document, operation, variables, params.variables, context
+            )
+        finally:
+            context.memo.clear()  # compiled tests refer back to the context
         body: dict[str, Any] = {"data": result.data}
         errors = result.errors
         if errors:
