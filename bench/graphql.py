@@ -1,7 +1,7 @@
 """GraphQL benchmark: `mirror serve DIR`'s GraphQL Content API on a large mirror.
 
 Usage: python bench/graphql.py [--entries 100000] [--mirror DIR] [--seconds 8] [--runs 3]
-                              [--workers 1]
+                              [--workers 1] [--cache-mb 128]
 
 Builds a mirror of a synthetic space (as bench/scale.py does) unless --mirror names one,
 then, with `mirror serve DIR --workers N` in processes of its own, measures in alternating
@@ -70,10 +70,12 @@ REST = "content_type=article&fields.rating={rating}&skip={skip}&limit={limit}&in
 Variables = dict[str, Any]
 
 
-def start_server(folder: Path, workers: int) -> tuple[subprocess.Popen[str], str, str]:
+def start_server(
+    folder: Path, workers: int, cache_mb: int
+) -> tuple[subprocess.Popen[str], str, str]:
     """`mirror serve DIR --port 0 --json`: the process, its GraphQL and REST bases."""
     command = [sys.executable, "-m", "mirror", "serve", str(folder), "--port", "0", "--json", "-q"]
-    command += ["--workers", str(workers)]
+    command += ["--workers", str(workers), "--cache-mb", str(cache_mb)]
     # Run from the repository's root: from bench/, `-m` would put this file first as `graphql`.
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=HERE.parent)
     assert process.stdout is not None
@@ -90,9 +92,9 @@ def worker_pids(pid: int) -> list[int]:
 
 
 def fresh_variables(seed: int = 7) -> Iterator[Variables]:
-    """Variable sets never asked twice: 41 ratings x 10 skips x 10 limits, shuffled."""
+    """Variable sets never asked twice: 41 ratings x 20 skips x 20 limits, shuffled."""
     ratings = [round(1 + step / 10, 1) for step in range(41)]
-    sets = list(itertools.product(ratings, range(0, 100, 10), range(91, 101)))
+    sets = list(itertools.product(ratings, range(0, 200, 10), range(81, 101)))
     random.Random(seed).shuffle(sets)
     return ({"rating": r, "skip": s, "limit": n} for r, s, n in sets)
 
@@ -274,6 +276,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, default=1, help="mirror serve --workers N")
+    parser.add_argument("--cache-mb", type=int, default=128, help="mirror serve --cache-mb N")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="graphql-bench-"))
     folder = args.mirror or work / f"mirror-{args.entries}"
@@ -281,7 +284,7 @@ def main() -> None:
         if args.mirror is None:
             build_mirror(args.entries, folder)
         print(f"schema of a new commit, 50 content types: {schema_build_seconds():.2f} s")
-        process, graphql, rest = start_server(folder, args.workers)
+        process, graphql, rest = start_server(folder, args.workers, args.cache_mb)
         try:
             started = time.perf_counter()
             graphql_call(requests.Session(), graphql, {"rating": 3.0, "skip": 0, "limit": 1})

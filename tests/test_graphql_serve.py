@@ -6,6 +6,7 @@ linkedFrom and rich text behave as Contentful documents them."""
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -633,6 +634,29 @@ def test_a_transformed_image_url_is_the_rest_url_with_images_api_parameters_and_
     loaded = requests.get(image["small"], timeout=30)
     assert loaded.status_code == 200 and loaded.headers["Content-Type"] == "image/webp"
     assert Image.open(io.BytesIO(loaded.content)).size == (60, 40)
+
+
+def test_without_kept_items_every_answer_is_the_same(sample: MirrorServer) -> None:
+    """`--cache-mb 0` keeps no parsed item between requests: answers are those of a
+    server that keeps them (asked twice, so the second reads what the first kept)."""
+    query = """{ guideCollection(order: sys_id_ASC) { items { title author { ... on Author {
+        name homeCity { ... on City { name heroImage { url title } } } } }
+        citiesCollection { items { ... on City { name } } } } }
+      placeCollection(where: {category: "market"}, limit: 3, skip: 1) { total items {
+        title city { name } } } }"""
+    kept = GraphQL(sample)
+    expected = [kept.data(query), kept.data(query)]
+    rest = Reader.of(sample).json("/entries", content_type="place", include=2, limit=5)
+    with serving(sample.config.directory, cache_bytes=0) as bare:
+        plain = GraphQL(bare)
+
+        def same(mine: Any, theirs: Any) -> None:  # file URLs name each server's port
+            here, there = f"127.0.0.1:{bare.port}", f"127.0.0.1:{sample.port}"
+            assert json.dumps(mine).replace(here, there) == json.dumps(theirs)
+
+        same([plain.data(query), plain.data(query)], expected)
+        same(Reader.of(bare).json("/entries", content_type="place", include=2, limit=5), rest)
+    assert expected[0]["guideCollection"]["items"] and expected[0]["placeCollection"]["total"]
 
 
 @pytest.mark.parametrize(

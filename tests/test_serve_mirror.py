@@ -367,6 +367,11 @@ def test_options_of_the_other_kind_of_folder_are_refused(history: tuple[Path, li
     assert no_rev.exit_code == EXIT_USAGE and "--rev is only for a mirror folder" in no_rev.stderr
     bad = mirror("serve", str(directory), "--rev", "no-such-rev", "--port", "0", "--quiet")
     assert bad.exit_code == EXIT_USAGE and "no-such-rev" in bad.stderr
+    no_cache = mirror("serve", "--cache-mb", "64", "--port", "0")
+    assert no_cache.exit_code == EXIT_USAGE
+    assert "--cache-mb is only for a mirror folder" in no_cache.stderr
+    negative = mirror("serve", str(directory), "--cache-mb", "-1", "--port", "0")
+    assert negative.exit_code == EXIT_USAGE and "--cache-mb" in negative.stderr
 
 
 def test_a_filtered_sync_goes_on_with_its_own_filters(history: tuple[Path, list[str]]) -> None:

@@ -75,8 +75,11 @@ def resolve(objects: GitObjects, rev: str) -> str:
     return commit
 
 
-def open_revision(directory: Path, rev: str = "HEAD") -> RevisionContent:
-    """The mirror in `directory` as it is at `rev` (building its index if needed)."""
+def open_revision(
+    directory: Path, rev: str = "HEAD", parsed_bytes: int = PARSED_BYTES
+) -> RevisionContent:
+    """The mirror in `directory` as it is at `rev` (building its index if needed), keeping
+    up to `parsed_bytes` of parsed items."""
     objects, prefix = locate(directory)
     try:
         commit = resolve(objects, rev)
@@ -91,7 +94,7 @@ def open_revision(directory: Path, rev: str = "HEAD") -> RevisionContent:
     except BaseException:
         objects.close()
         raise
-    return RevisionContent(objects, prefix, commit, state, index)
+    return RevisionContent(objects, prefix, commit, state, index, parsed_bytes)
 
 
 class RevisionContent:
@@ -105,6 +108,7 @@ class RevisionContent:
         commit: str,
         state: MirrorState,
         index: RevisionIndex,
+        parsed_bytes: int = PARSED_BYTES,
     ) -> None:
         self.objects = objects
         self.prefix = prefix
@@ -116,7 +120,7 @@ class RevisionContent:
         self._locales: list[Item] | None = None
         self._content_types: list[Item] | None = None
         self._tags: list[Item] | None = None
-        self._items: Lru[Item] = Lru(1_000_000, budget=PARSED_BYTES)
+        self._items: Lru[Item] = Lru(1_000_000 if parsed_bytes else 0, budget=parsed_bytes)
 
     def close(self) -> None:
         self.index.close()

@@ -48,7 +48,13 @@ from mirror.delivery.http import (
     without_token,
 )
 from mirror.delivery.local_files import LocalFiles
-from mirror.delivery.revision import RevisionContent, locate, open_revision, resolve
+from mirror.delivery.revision import (
+    PARSED_BYTES,
+    RevisionContent,
+    locate,
+    open_revision,
+    resolve,
+)
 from mirror.errors import MirrorError, UsageError
 from mirror.graphql.http import PREFIX as GRAPHQL_PREFIX
 from mirror.graphql.http import GraphQLEndpoint, GraphQLRequest, token_refused
@@ -73,6 +79,7 @@ class MirrorServerConfig:
     access_token: str | None = None  # None: any token or none (loopback only)
     poll_seconds: float = 1.0
     log: Callable[[str], None] | None = None
+    cache_bytes: int = PARSED_BYTES  # parsed items kept per served commit (--cache-mb)
 
 
 def _how_it_ended(status: int) -> str:
@@ -98,9 +105,9 @@ def is_loopback(host: str) -> bool:
 class ServedRevision:
     """One commit being served, counted while requests use it."""
 
-    def __init__(self, directory: Path, rev: str) -> None:
+    def __init__(self, directory: Path, rev: str, cache_bytes: int = PARSED_BYTES) -> None:
         self.directory = directory
-        self.content: RevisionContent = open_revision(directory, rev)
+        self.content: RevisionContent = open_revision(directory, rev, cache_bytes)
         self.commit = self.content.commit
         self.engine = DeliveryEngine(self.content)
         self.files = LocalFiles(self.content)
@@ -162,7 +169,7 @@ class MirrorServer:
         self._idle = threading.Condition()
         self._answering = 0  # requests being answered now
         try:
-            self._current = ServedRevision(config.directory, config.rev)
+            self._current = ServedRevision(config.directory, config.rev, config.cache_bytes)
         except BaseException:
             self.objects.close()
             raise
@@ -226,7 +233,7 @@ class MirrorServer:
         if commit in (self._current.commit, self._skipped):
             return False
         try:
-            fresh = ServedRevision(self.config.directory, commit)
+            fresh = ServedRevision(self.config.directory, commit, self.config.cache_bytes)
         except MirrorError as refusal:
             self._skipped = commit  # said once, not every second
             self._say(f"not serving {commit[:10]}: {refusal}")
