@@ -8,7 +8,6 @@ the returned page and its includes are localized."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -37,6 +36,7 @@ from mirror.delivery.query import (
     Query,
     parse,
 )
+from mirror.wire import compact_json
 
 __all__ = ["Answer", "DeliveryEngine"]
 
@@ -312,7 +312,7 @@ def _index_order(keys: list[OrderKey]) -> list[tuple[str, bool]] | None:
 
 def _checked_size(body: dict[str, Any]) -> dict[str, Any]:
     """The answer, or 400 when it passes Contentful's response size cap."""
-    size = len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
+    size = len(compact_json(body))  # the bytes the server sends
     if size > MAX_RESPONSE_BYTES:
         raise DeliveryError(400, "BadRequest", too_big_message(MAX_RESPONSE_BYTES))
     return body

@@ -5,7 +5,7 @@ nothing already in `items`; a link the content cannot resolve is a notResolvable
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,23 +80,23 @@ def _read(content: Content, wanted: list[tuple[str, str]]) -> dict[tuple[str, st
     return found
 
 
-def _links(items: list[Item]) -> Iterator[tuple[str, str]]:
-    for item in items:
-        yield from _links_in(item.get("fields"))
-
-
-def _links_in(value: Any) -> Iterator[tuple[str, str]]:
-    if isinstance(value, list):
-        for element in value:
-            yield from _links_in(element)
-    elif isinstance(value, dict):
-        sys = value.get("sys")
-        if isinstance(sys, dict) and sys.get("type") == "Link":
-            if sys.get("linkType") in ("Entry", "Asset") and isinstance(sys.get("id"), str):
-                yield sys["linkType"], sys["id"]
-            return
-        for element in value.values():
-            yield from _links_in(element)
+def _links(items: list[Item]) -> list[tuple[str, str]]:
+    """The (link type, id) of every Entry and Asset link in the items' fields, in
+    document order (a stack, not nested generators: rich text nests deep)."""
+    found: list[tuple[str, str]] = []
+    stack: list[Any] = [item.get("fields") for item in reversed(items)]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, list):
+            stack.extend(reversed(value))
+        elif isinstance(value, dict):
+            sys = value.get("sys")
+            if isinstance(sys, dict) and sys.get("type") == "Link":
+                if sys.get("linkType") in ("Entry", "Asset") and isinstance(sys.get("id"), str):
+                    found.append((sys["linkType"], sys["id"]))
+                continue
+            stack.extend(reversed(list(value.values())))
+    return found
 
 
 def _not_resolvable(link_type: str, link_id: str) -> dict[str, Any]:
