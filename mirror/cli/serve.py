@@ -16,6 +16,7 @@ import click
 
 from mirror.cli.options import FolderPath, not_empty
 from mirror.cli.support import install_sigterm, run_guarded
+from mirror.delivery.lru import PARSED_MB
 from mirror.errors import MirrorError, UsageError, exit_codes_help
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ SERVE_EXIT_CODES = exit_codes_help(
 @click.option(
     "--cache-mb",
     type=click.IntRange(min=0),
-    default=128,
+    default=PARSED_MB,
     show_default=True,
     help="With a mirror folder: memory for the parsed entries and assets kept between "
     "requests, per process (0 keeps none: least memory, slowest answers).",

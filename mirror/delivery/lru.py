@@ -11,13 +11,22 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
+PARSED_MB = 128  # parsed items kept per served commit, by default (mirror serve --cache-mb)
 
 
 class Lru(Generic[V]):
-    def __init__(self, entries: int, size: Callable[[V], int] = lambda _: 0, budget: int = 0):
+    """At most `entries` values (None: any number) of at most `budget` bytes in all
+    (None: any size; 0 keeps nothing), as `size` measures each."""
+
+    def __init__(
+        self,
+        entries: int | None = None,
+        size: Callable[[V], int] = lambda _: 0,
+        budget: int | None = None,
+    ):
         self.entries = entries
         self.size = size
-        self.budget = budget  # most bytes held in all (0: no bound but entries)
+        self.budget = budget
         self._held: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -49,12 +58,14 @@ class Lru(Generic[V]):
         """Keep each (key, value, size in bytes), under one lock."""
         with self._lock:
             for key, value, size in held:
-                if self.budget and size > self.budget // 8:
+                if self.budget is not None and (size > self.budget // 8 or not self.budget):
                     continue  # one value never takes much of the room
                 old = self._held.pop(key, None)
                 self._bytes -= old[1] if old else 0
                 self._held[key] = (value, size)
                 self._bytes += size
-            while len(self._held) > self.entries or (self.budget and self._bytes > self.budget):
+            while (self.entries is not None and len(self._held) > self.entries) or (
+                self.budget is not None and self._bytes > self.budget
+            ):
                 _, (_, dropped) = self._held.popitem(last=False)
                 self._bytes -= dropped

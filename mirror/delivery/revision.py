@@ -28,7 +28,7 @@ from mirror.delivery.index import (
     lookup_values,
     number_text,
 )
-from mirror.delivery.lru import Lru
+from mirror.delivery.lru import PARSED_MB, Lru
 from mirror.delivery.objects import GitObjects
 from mirror.errors import InvalidData, UsageError
 from mirror.wire import is_safe_id, parse_json
@@ -37,7 +37,7 @@ LOCALE_CODE = re.compile(r"^[A-Za-z0-9_-]{1,35}$")  # as asset file folders are 
 TAGS = "tags.json"
 # Parsed items kept per served commit, in about this much memory (a parsed item takes
 # about 7 times its JSON's size): what a 100,000-entry mirror's busy pages show.
-PARSED_BYTES = 128 * 2**20
+PARSED_BYTES = PARSED_MB * 2**20
 PARSED_SIZE = 7  # bytes in memory per byte of JSON
 # Field types whose values the index holds exactly (with `.sys.id`: link fields).
 _EXACT_TYPES = ("Symbol", "Text", "Integer", "Number", "Boolean")
@@ -120,7 +120,7 @@ class RevisionContent:
         self._locales: list[Item] | None = None
         self._content_types: list[Item] | None = None
         self._tags: list[Item] | None = None
-        self._items: Lru[Item] = Lru(1_000_000 if parsed_bytes else 0, budget=parsed_bytes)
+        self._items: Lru[Item] = Lru(budget=parsed_bytes)
 
     def close(self) -> None:
         self.index.close()

@@ -292,28 +292,6 @@ class _Plain:
             return listed
         if is_leaf_type(type_):
             coerce = type_.coerce_output_value
-            plain = _PLAIN_SCALARS.get(type_.name) if type_ in _BUILT_IN else None
-            if plain is not None:
-
-                def scalar(value: Any) -> Any:
-                    # What the scalar sends as it is:
-                    if type(value) is plain and (
-                        plain is not float or isfinite(cast(float, value))
-                    ):
-                        return value
-                    if value is None:
-                        return None
-                    if isinstance(value, Exception):
-                        raise _GiveUp
-                    try:
-                        coerced = coerce(value)
-                    except Exception:
-                        raise _GiveUp from None
-                    if coerced is None:
-                        raise _GiveUp
-                    return coerced
-
-                return scalar
 
             def leaf(value: Any) -> Any:
                 if value is None:
@@ -328,7 +306,17 @@ class _Plain:
                     raise _GiveUp
                 return coerced
 
-            return leaf
+            plain = _PLAIN_SCALARS.get(type_.name) if type_ in _BUILT_IN else None
+            if plain is None:
+                return leaf
+
+            def scalar(value: Any) -> Any:
+                # What a built-in scalar sends as it is; anything else is coerced.
+                if type(value) is plain and (plain is not float or isfinite(cast(float, value))):
+                    return value
+                return leaf(value)
+
+            return scalar
         if isinstance(type_, GraphQLObjectType):
 
             def concrete(value: Any) -> Any:
