@@ -91,6 +91,29 @@ def test_a_too_complex_query_runs_nothing(
     assert searched == []
 
 
+def test_fragments_spreading_each_other_twice_are_costed_once_each(server: MirrorServer) -> None:
+    """60 fragments, each spreading the next twice: 2^60 spreads if each were walked
+    again (the server would never answer), costed and run as the fields they merge to."""
+    levels = 60
+    chain = " ".join(f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels))
+    leaf = f"fragment F{levels} on Query {{ __typename placeCollection(limit: 2) {{ total }} }}"
+    query = "query { ...F0 } " + chain + " " + leaf
+    assert len(query.encode()) < 8192
+    response = GraphQL(server).post(query)
+    assert response.status_code == 200, response.text
+    assert response.headers["X-Contentful-Graphql-Query-Cost"] == "2"
+    assert response.json()["data"]["__typename"] == "Query"
+    # Under link fields the same doubling is multiplied as nesting is: refused, not walked.
+    nested = " ".join(
+        f"fragment G{i} on Place {{ a: city {{ ... on City {{ highlightsCollection {{ items {{ "
+        f"...G{i + 1} }} }} }} }} b: city {{ ... on City {{ highlightsCollection {{ items {{ "
+        f"...G{i + 1} }} }} }} }} }}"
+        for i in range(6)
+    )
+    deep = "{ placeCollection { items { ...G0 } } } " + nested + " fragment G6 on Place { title }"
+    _refused(GraphQL(server).post(deep), 400, "TOO_COMPLEX_QUERY")
+
+
 def test_rich_text_links_count_a_thousand_without_size_validations(server: MirrorServer) -> None:
     client = GraphQL(server)
     links = "body { links { entries { block { sys { id } } } } }"

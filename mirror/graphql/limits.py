@@ -11,7 +11,7 @@ that many times; `contentfulMetadata.tags` counts 1 per entity."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -123,6 +123,10 @@ class _Walk:
     fragments: dict[str, FragmentDefinitionNode]
     variables: Any  # graphql-core's VariableValues
     deepest: int = 0
+    # A selection set's cost per unit of multiplier, by (selection set, parent type,
+    # depth): a fragment spread in many places is costed once, so that fragments that
+    # spread each other twice over cost a walk as long as the text, not 2^n.
+    costs: dict[tuple[int, int, int], int] = field(default_factory=dict)
 
 
 def complexity(
@@ -146,46 +150,64 @@ def complexity(
 
 
 def _fields(walk: _Walk, selections: SelectionSetNode, parent: Any) -> list[tuple[FieldNode, Any]]:
-    """The fields of a selection set with fragments expanded, each with its parent type."""
+    """The fields of a selection set with fragments expanded, each with its parent type;
+    a fragment spread twice in one selection set counts once, as the GraphQL
+    specification's CollectFields merges it."""
     found: list[tuple[FieldNode, Any]] = []
-    for selection in selections.selections:
-        if isinstance(selection, FieldNode):
-            found.append((selection, parent))
-            continue
-        condition: NamedTypeNode | None
-        if isinstance(selection, FragmentSpreadNode):
-            fragment = walk.fragments.get(selection.name.value)
-            if fragment is None:
+    visited: set[str] = set()
+
+    def collect(selections: SelectionSetNode, parent: Any) -> None:
+        for selection in selections.selections:
+            if isinstance(selection, FieldNode):
+                found.append((selection, parent))
                 continue
-            condition, inner = fragment.type_condition, fragment.selection_set
-        else:
-            assert isinstance(selection, InlineFragmentNode)
-            condition, inner = selection.type_condition, selection.selection_set
-        own = walk.schema.get_type(condition.name.value) if condition else parent
-        found += _fields(walk, inner, own or parent)
+            condition: NamedTypeNode | None
+            if isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = walk.fragments.get(name)
+                if fragment is None or name in visited:
+                    continue
+                visited.add(name)
+                condition, inner = fragment.type_condition, fragment.selection_set
+            else:
+                assert isinstance(selection, InlineFragmentNode)
+                condition, inner = selection.type_condition, selection.selection_set
+            own = walk.schema.get_type(condition.name.value) if condition else parent
+            collect(inner, own or parent)
+
+    collect(selections, parent)
     return found
 
 
 def _selections(
     walk: _Walk, selections: SelectionSetNode, parent: Any, multiplier: int, depth: int
 ) -> int:
+    key = (id(selections), id(parent), depth)
+    unit = walk.costs.get(key)
+    if unit is None:
+        unit = walk.costs[key] = _unit_cost(walk, selections, parent, depth)
+    return multiplier * unit
+
+
+def _unit_cost(walk: _Walk, selections: SelectionSetNode, parent: Any, depth: int) -> int:
+    """What a selection set costs once (the cost rule is linear in the multiplier)."""
     walk.deepest = max(walk.deepest, depth)
     if depth > MAX_DEPTH:
         return 0
     cost = 0
     for node, owner in _fields(walk, selections, parent):
-        field = getattr(owner, "fields", {}).get(node.name.value)
-        if field is None:  # __typename, introspection, or a field of a union's member
+        definition = getattr(owner, "fields", {}).get(node.name.value)
+        if definition is None:  # __typename, introspection, or a field of a union's member
             continue
-        below = multiplier
-        rule = (field.extensions or {}).get("cost")
+        below = 1
+        rule = (definition.extensions or {}).get("cost")
         if rule:
-            size = _size(rule, field, node, walk.variables)
-            cost += multiplier * size
-            below = multiplier * size if rule[0] in ("collection", "links") else multiplier
+            size = _size(rule, definition, node, walk.variables)
+            cost += size
+            below = size if rule[0] in ("collection", "links") else 1
         if node.selection_set is not None:
             cost += _selections(
-                walk, node.selection_set, get_named_type(field.type), below, depth + 1
+                walk, node.selection_set, get_named_type(definition.type), below, depth + 1
             )
     return cost
 
