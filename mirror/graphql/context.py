@@ -44,6 +44,13 @@ class RequestContext:
         self._chains: dict[tuple[bool, str, bool], tuple[str, ...]] = {}
         self.memo: dict[Any, Any] = {}  # what resolvers compile once per request
 
+    def close(self) -> None:
+        """Let go of what the request read, once its answer is made: whatever still
+        refers to the context (graphql-core's executor, in reference cycles that wait
+        for the garbage collector) then holds no items."""
+        self.memo.clear()
+        self.loader = LinkLoader(self.revision.content)
+
     # -- locales -----------------------------------------------------------------------
 
     def locale(self, inherited: str, argument: str | None) -> str:

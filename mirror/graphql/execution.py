@@ -96,6 +96,12 @@ def execute(
         is_awaitable=_never,  # every resolver here answers at once
     )
     assert isinstance(result, ExecutionResult)
+    for error in result.errors or ():
+        # A traceback holds the frames it passed through, and they the request's items:
+        # the errors are sent as text, so the frames may go now, not at a collection.
+        error.__traceback__ = None
+        if error.original_error is not None:
+            error.original_error.__traceback__ = None
     return result
 
 
@@ -358,28 +364,29 @@ class _Plain:
         key in the order first met (the specification's CollectFields)."""
         grouped: dict[str, list[FieldNode]] = {}
         visited: set[str] = set()
-
-        def collect(selection_set: SelectionSetNode) -> None:
-            for selection in selection_set.selections:
-                if not self._included(selection):
+        # Depth first, in document order; a stack, as a recursive closure would be a
+        # reference cycle left to the garbage collector.
+        stack = [iter(selection_set.selections) for selection_set in reversed(sets)]
+        while stack:
+            selection = next(stack[-1], None)
+            if selection is None:
+                stack.pop()
+            elif not self._included(selection):
+                continue
+            elif isinstance(selection, FieldNode):
+                key = selection.alias.value if selection.alias else selection.name.value
+                grouped.setdefault(key, []).append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                if self._applies(selection, type_):
+                    stack.append(iter(selection.selection_set.selections))
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name in visited:
                     continue
-                if isinstance(selection, FieldNode):
-                    key = selection.alias.value if selection.alias else selection.name.value
-                    grouped.setdefault(key, []).append(selection)
-                elif isinstance(selection, InlineFragmentNode):
-                    if self._applies(selection, type_):
-                        collect(selection.selection_set)
-                elif isinstance(selection, FragmentSpreadNode):
-                    name = selection.name.value
-                    if name in visited:
-                        continue
-                    visited.add(name)
-                    fragment = self.fragments.get(name)
-                    if fragment is not None and self._applies(fragment, type_):
-                        collect(fragment.selection_set)
-
-        for selection_set in sets:
-            collect(selection_set)
+                visited.add(name)
+                fragment = self.fragments.get(name)
+                if fragment is not None and self._applies(fragment, type_):
+                    stack.append(iter(fragment.selection_set.selections))
         return grouped
 
     def _included(self, node: Any) -> bool:

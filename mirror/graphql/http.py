@@ -152,7 +152,7 @@ class GraphQLEndpoint:
                 schema, document, operation, variables, params.variables, context
             )
         finally:
-            context.memo.clear()  # compiled tests refer back to the context
+            context.close()
         body: dict[str, Any] = {"data": result.data}
         errors = result.errors
         if errors:

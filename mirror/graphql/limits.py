@@ -155,27 +155,29 @@ def _fields(walk: _Walk, selections: SelectionSetNode, parent: Any) -> list[tupl
     specification's CollectFields merges it."""
     found: list[tuple[FieldNode, Any]] = []
     visited: set[str] = set()
-
-    def collect(selections: SelectionSetNode, parent: Any) -> None:
-        for selection in selections.selections:
-            if isinstance(selection, FieldNode):
-                found.append((selection, parent))
+    stack = [(iter(selections.selections), parent)]  # depth first, in document order
+    while stack:
+        selection = next(stack[-1][0], None)
+        if selection is None:
+            stack.pop()
+            continue
+        owner = stack[-1][1]
+        if isinstance(selection, FieldNode):
+            found.append((selection, owner))
+            continue
+        condition: NamedTypeNode | None
+        if isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = walk.fragments.get(name)
+            if fragment is None or name in visited:
                 continue
-            condition: NamedTypeNode | None
-            if isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = walk.fragments.get(name)
-                if fragment is None or name in visited:
-                    continue
-                visited.add(name)
-                condition, inner = fragment.type_condition, fragment.selection_set
-            else:
-                assert isinstance(selection, InlineFragmentNode)
-                condition, inner = selection.type_condition, selection.selection_set
-            own = walk.schema.get_type(condition.name.value) if condition else parent
-            collect(inner, own or parent)
-
-    collect(selections, parent)
+            visited.add(name)
+            condition, inner = fragment.type_condition, fragment.selection_set
+        else:
+            assert isinstance(selection, InlineFragmentNode)
+            condition, inner = selection.type_condition, selection.selection_set
+        own = walk.schema.get_type(condition.name.value) if condition else owner
+        stack.append((iter(inner.selections), own or owner))
     return found
 
 
