@@ -92,7 +92,7 @@ SERVE_EXIT_CODES = exit_codes_help(
     default=PARSED_MB,
     show_default=True,
     help="With a mirror folder: memory for the parsed entries and assets kept between "
-    "requests, per process (0 keeps none: least memory, slowest answers).",
+    "requests, per process (0 keeps none).",
 )
 @click.option(
     "--access-token",
