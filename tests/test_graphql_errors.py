@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -514,3 +515,49 @@ def test_json_sent_as_curl_sends_it_without_a_content_type_is_read(server: Mirro
     assert response.json()["data"]["cityCollection"]["total"] > 0
     plain_form = client.session.post(client.url, data={"query": "{ cityCollection { total } }"})
     assert plain_form.json() == response.json()  # a real form still works
+
+
+# -- what a client may send on the wire --------------------------------------------------------
+
+
+def test_a_body_sent_in_chunks_is_read(server: MirrorServer) -> None:
+    client = GraphQL(server)
+    body = json.dumps({"query": "{ placeCollection(limit: 1) { total } }"}).encode()
+    chunks = iter([body[:10], body[10:]])  # a generator: requests sends it chunked
+    response = client.session.post(
+        client.url, data=chunks, headers={"Content-Type": "application/json"}, timeout=20
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["placeCollection"]["total"] > 0
+
+
+def test_query_and_operation_name_of_another_type_are_refused(server: MirrorServer) -> None:
+    client = GraphQL(server)
+    for body in ({"query": 5}, {"query": "{ __typename }", "operationName": 5}):
+        response = client.session.post(client.url, json=body, timeout=20)
+        error = _refused(response, 400, "INVALID_QUERY_FORMAT")
+        assert "must be a string" in error["message"]
+
+
+def test_a_url_over_64_kb_gets_a_json_414(server: MirrorServer) -> None:
+    client = GraphQL(server)
+    response = client.session.get(client.url, params={"query": "{" + " " * 70_000 + "}"})
+    assert response.status_code == 414
+    assert "json" in response.headers["Content-Type"]  # the REST API's, no path was read
+    assert response.json()["sys"]["id"] == "UriTooLong"
+
+
+def test_a_client_that_stops_sending_is_let_go(
+    server: MirrorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mirror.delivery.http import QuietHandler
+
+    monkeypatch.setattr(QuietHandler, "timeout", 1)
+    host, port = server.base_url.removeprefix("http://").split(":")
+    path = GraphQL(server).url.removeprefix(server.base_url)
+    with socket.create_connection((host, int(port)), timeout=20) as connection:
+        head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{{"
+        connection.sendall(head.encode())  # 1 of the 100 bytes promised
+        started = time.monotonic()
+        assert connection.recv(1024) == b""  # closed, without an answer
+        assert time.monotonic() - started < 15

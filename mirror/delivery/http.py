@@ -132,6 +132,9 @@ class QuietHandler(BaseHTTPRequestHandler):
     server logs requests its own way)."""
 
     protocol_version = "HTTP/1.1"
+    # A client silent this long (a body shorter than its Content-Length, an idle
+    # keep-alive connection) is let go, so that it cannot hold a thread for ever.
+    timeout = 60
 
     def setup(self) -> None:
         super().setup()

@@ -392,6 +392,17 @@ class _Handler(QuietHandler):
         if code == 501:  # any other method (TRACE, BREW, ...): the same JSON 405 as writes
             self._refuse()
             return
+        if code == 414:  # a request line over http.server's 64 KB, in the API's own shape
+            self.close_connection = True
+            self.command, self.path = self.command or "GET", ""  # nothing of it was read
+            too_long = error(
+                414,
+                "UriTooLong",
+                "The URL is longer than this server reads (64 KB): send a GraphQL query as a "
+                "POST body, or ask for fewer entries at once",
+            )
+            self._send(too_long, "GET", time.perf_counter())
+            return
         super().send_error(code, message, explain)
 
     def _answer(self, method: str) -> None:
@@ -413,6 +424,12 @@ class _Handler(QuietHandler):
         """A POST's body and its size. A body past what a query may be is read and
         dropped (the answer says how big it was); one past _MAX_DRAINED is not read at
         all, and the connection closes after the answer."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            body = self._chunked()
+            size = len(body) if body is not None else _MAX_DRAINED + 1
+            if body is None:
+                self.close_connection = True
+            return (body if body is not None and size <= MAX_QUERY_BYTES else b""), size
         length = self.headers.get("Content-Length") or ""
         size = int(length) if length.isdigit() else 0
         if not length.isdigit() or size > _MAX_DRAINED:
@@ -420,6 +437,27 @@ class _Handler(QuietHandler):
             return b"", size
         body = self.rfile.read(size)
         return (body if size <= MAX_QUERY_BYTES else b""), size
+
+    def _chunked(self) -> bytes | None:
+        """A body sent in chunks (a stream, Transfer-Encoding: chunked); None past
+        _MAX_DRAINED or malformed, and the rest is not read."""
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            line = self.rfile.readline(1026).split(b";", 1)[0].strip()
+            try:
+                length = int(line, 16)
+            except ValueError:
+                return None
+            size += length
+            if length < 0 or size > _MAX_DRAINED:
+                return None
+            if length == 0:
+                while self.rfile.readline(1026).strip():  # trailers, then the blank line
+                    pass
+                return b"".join(parts)
+            parts.append(self.rfile.read(length))
+            self.rfile.readline(3)  # the CRLF after the chunk
 
     def _route(
         self, served: ServedRevision, url: SplitResult, method: str, body: bytes, size: int

@@ -254,15 +254,20 @@ def _params(request: GraphQLRequest) -> _Params:
     else:
         fields = dict(request.query)
     return _Params(
-        query=_text(fields.get("query")),
+        query=_text(fields.get("query"), "query"),
         variables=_object(fields.get("variables"), "INVALID_VARIABLES_FORMAT", "variables"),
-        operation_name=_text(fields.get("operationName")) or None,
+        operation_name=_text(fields.get("operationName"), "operationName") or None,
         extensions=_object(fields.get("extensions"), "INVALID_QUERY_FORMAT", "extensions"),
     )
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+def _text(value: Any, what: str) -> str | None:
+    """A text field, or None when absent; anything but text (or null) is refused."""
+    if value is None or isinstance(value, str):
+        return value
+    raise RequestError(
+        400, "INVALID_QUERY_FORMAT", f"Query cannot be executed. {what} must be a string"
+    )
 
 
 def _object(value: Any, code: str, what: str) -> dict[str, Any]:
