@@ -21,7 +21,7 @@ shared machine's noise falls on both) and reports the medians of the runs:
   link to each other, plus validating a first query against it (in this process);
 - the server process's peak RSS (VmHWM), and its workers' if any.
 
-The pages skip up to 190 of about 2,400 matches per rating at 100,000 entries: with far
+The pages skip up to 190 of about 1,000 matches per rating at 100,000 entries: with far
 fewer --entries most pages come back empty, and the figures mean little.
 
 The machine is shared and noisy: read the figures as orders of magnitude. Nothing here asserts.
