@@ -16,6 +16,8 @@ shared machine's noise falls on both) and reports the medians of the runs:
   items they show was read (parsed items are kept per commit, `PARSED_BYTES` of them);
 - throughput: the same from 8 concurrent clients for --seconds, every request new, and
   the CPU time the server (with its workers) spent per request meanwhile;
+- latency of the same answers with an error in them (an unknown locale beside the
+  page: what a link to an unpublished entry costs too), one client;
 - throughput of repeated requests (20 variable sets over and over: the answers cache);
 - the schema of a new commit: `build_schema` for a 50-content-type model whose types
   link to each other, plus validating a first query against it (in this process);
@@ -69,6 +71,9 @@ QUERY = """query Articles($rating: Float, $skip: Int, $limit: Int) {
     }
   }
 }"""
+# The same page, and beside it a field that is null with one UNKNOWN_LOCALE error.
+ELSEWHERE = '  elsewhere: articleCollection(locale: "xx-XX") { total }\n}'
+ERRING_QUERY = QUERY[: QUERY.rindex("}")] + ELSEWHERE
 REST = "content_type=article&fields.rating={rating}&skip={skip}&limit={limit}&include=1"
 Variables = dict[str, Any]
 
@@ -108,6 +113,14 @@ def graphql_call(session: requests.Session, url: str, variables: Variables) -> N
     errors = response.json().get("errors")
     if errors:
         raise SystemExit(f"GraphQL errors ({len(errors)}), the first: {errors[0]['message']}")
+
+
+def erring_call(session: requests.Session, url: str, variables: Variables) -> None:
+    response = session.post(url, json={"query": ERRING_QUERY, "variables": variables}, timeout=60)
+    response.raise_for_status()
+    codes = [e["extensions"]["contentful"]["code"] for e in response.json().get("errors", [])]
+    if codes != ["UNKNOWN_LOCALE"]:
+        raise SystemExit(f"expected one UNKNOWN_LOCALE error, got {codes}")
 
 
 def rest_call(session: requests.Session, url: str, variables: Variables) -> None:
@@ -229,6 +242,10 @@ def report(runs: list[dict[str, float]]) -> None:
         f"  8 concurrent clients, every request new: {median('graphql_rate'):.0f} requests/s "
         f"(server CPU {median('graphql_cpu'):.1f} ms per request)"
     )
+    print(
+        f"  the same with an error in the answer (an unknown locale): "
+        f"median {median('erring_median'):.1f} ms, p95 {median('erring_p95'):.1f} ms"
+    )
     print(f"  8 concurrent clients, REST: {median('rest_rate'):.0f} requests/s")
     print(f"  8 concurrent clients, repeated requests: {median('cached_rate'):.0f} requests/s")
 
@@ -259,6 +276,7 @@ def measure_run(
     sets = [next(fresh) for _ in range(100)]
     mine = latency(graphql_call, graphql, sets)
     theirs = latency(rest_call, rest, sets)
+    erring = latency(erring_call, graphql, [next(fresh) for _ in range(100)])
     repeated = itertools.cycle([next(fresh) for _ in range(20)])
     for variables in itertools.islice(repeated, 20):
         graphql_call(requests.Session(), graphql, variables)  # into the cache
@@ -267,6 +285,8 @@ def measure_run(
         "graphql_p95": statistics.quantiles(mine, n=20)[-1] * 1000,
         "rest_median": statistics.median(theirs) * 1000,
         "rest_p95": statistics.quantiles(theirs, n=20)[-1] * 1000,
+        "erring_median": statistics.median(erring) * 1000,
+        "erring_p95": statistics.quantiles(erring, n=20)[-1] * 1000,
         **graphql_throughput(graphql, fresh, seconds, pids),
         "rest_rate": throughput(rest_call, rest, lambda: next(fresh), seconds),
         "cached_rate": throughput(graphql_call, graphql, lambda: next(repeated), seconds),

@@ -2,8 +2,9 @@
 the same data, key for key and in the same order, for the sites' recorded operations and
 for queries using what a selection can hold (aliases, fragments on unions and
 interfaces, @skip and @include, __typename, nested collections, linkedFrom, rich text);
-and where graphql-core's answer has errors, it gives up and graphql-core's answer is
-the one sent."""
+the same errors (message, locations, path, extensions) in the same order, with the same
+nulls, for unresolvable links and unknown locales and, over a schema made to fail, for
+errors sent up through non-null fields and lists; and it gives up on introspection."""
 
 from __future__ import annotations
 
@@ -14,7 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from graphql import ExecutionResult, execute, get_operation_ast, parse, validate
+from graphql import (
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSchema,
+    GraphQLUnionType,
+    build_schema,
+    execute,
+    get_operation_ast,
+    parse,
+    validate,
+)
 from graphql.execution.values import get_variable_values
 
 from mirror.delivery.server import ServedRevision
@@ -138,11 +149,11 @@ def both(revision: Revision, query: str, variables: dict[str, Any]) -> tuple[Any
     return mine, theirs
 
 
-def _same(mine: Any, theirs: ExecutionResult) -> None:
-    assert theirs.errors is None, theirs.errors
-    assert mine is not None, "the short executor gave up on an answer without errors"
+def _same(mine: ExecutionResult | None, theirs: ExecutionResult, errors: bool = False) -> None:
+    assert mine is not None, "the short executor gave up"
+    assert (theirs.errors is not None) is errors, theirs.errors
     # Key order too: the answer is sent as graphql-core orders it.
-    assert json.dumps(mine) == json.dumps(theirs.data)
+    assert json.dumps(mine.formatted) == json.dumps(theirs.formatted)
 
 
 @pytest.mark.parametrize("number", range(len(SAMPLE_QUERIES) - 2))
@@ -162,16 +173,31 @@ def test_introspection_is_left_to_graphql_core(sample: Revision) -> None:
 def test_a_missing_entry_is_null_in_both(sample: Revision) -> None:
     mine, theirs = both(sample, *SAMPLE_QUERIES[-1])
     _same(mine, theirs)
-    assert mine == {"city": None}
+    assert mine and mine.data == {"city": None}
 
 
-def test_an_answer_with_errors_is_graphql_cores(sample: Revision) -> None:
-    # An unknown locale: null there, with UNKNOWN_LOCALE, which only graphql-core words.
+def test_an_unknown_locale_is_an_error_in_place(sample: Revision) -> None:
     query = '{ a: placeCollection(limit: 1) { total } b: placeCollection(locale: "xx") { total } }'
     mine, theirs = both(sample, query, {})
-    assert mine is None
+    _same(mine, theirs, errors=True)
     assert theirs.data == {"a": {"total": theirs.data["a"]["total"]}, "b": None}
     assert theirs.errors and theirs.errors[0].path == ["b"]
+
+
+def test_unresolvable_links_are_errors_at_their_positions(sample: Revision) -> None:
+    """The guide's missing asset, as a link, in rich text and in a list, at every
+    position a guide holds it: one error each, in graphql-core's order."""
+    query = """{ guideCollection(order: sys_id_ASC) { items { sys { id }
+          body { links { assets { block { sys { id } url } hyperlink { url } } } }
+          coverImage { url }
+          attachmentsCollection { items { url } } author { __typename }
+          first: citiesCollection(limit: 1) { items { ... on City { name } } } } } }"""
+    mine, theirs = both(sample, query, {})
+    _same(mine, theirs, errors=True)
+    assert mine and mine.errors
+    assert {error.extensions["contentful"]["code"] for error in mine.errors} == {  # type: ignore[index]
+        "UNRESOLVABLE_LINK"
+    }
 
 
 @pytest.mark.parametrize("space", ["blog", "ecommerce", "marketing"])
@@ -219,3 +245,89 @@ def test_answers_leave_no_item_to_the_garbage_collector(sample_mirror: Path) -> 
         gc.enable()
         served.content.close()
     assert left == []
+
+
+_FAILING_SCHEMA = """
+type Query { a: A  b: A!  list: [A]  strict: [A!]  strictAll: [A!]!  boom: String
+             raises: A  u: [U]  grid: [[A!]] }
+type A { ok: String  bad: String  req: String!  reqBad: String!  child: A  reqChild: A!
+         values: [String!]  loose: [String]  n: Int }
+type B { x: String! }
+union U = A | B
+"""
+
+
+def _failing_schema() -> GraphQLSchema:
+    """A schema whose values fail in each way a field can: an error returned or raised,
+    a null where none may be, inside lists of each nullability and nested lists."""
+    schema = build_schema(_FAILING_SCHEMA)
+
+    def a(number: int, depth: int = 2) -> dict[str, Any]:
+        value: dict[str, Any] = {
+            "ok": f"ok {number}",
+            "bad": GraphQLError(f"bad {number}", extensions={"code": "BAD"}),
+            "req": None if number % 3 == 1 else f"req {number}",
+            "reqBad": ValueError(f"reqBad {number}"),
+            "values": ["x", None, "z"] if number % 2 else ["x"],
+            "loose": ["x", RuntimeError(f"loose {number}"), None],
+            "n": number,
+            "__kind": "A",
+        }
+        if depth:
+            value["child"] = a(number + 1, depth - 1)
+            value["reqChild"] = a(number + 2, depth - 1)
+        return value
+
+    def boom(*_: Any) -> Any:
+        raise RuntimeError("boom")
+
+    roots: dict[str, Any] = {
+        "a": lambda *_: a(0),
+        "b": lambda *_: a(1),
+        "list": lambda *_: [a(0), None, a(1), a(2)],
+        "strict": lambda *_: [a(0), a(1), None, a(3)],
+        "strictAll": lambda *_: [a(0), a(4)],
+        "boom": boom,
+        "raises": boom,
+        "u": lambda *_: [a(0), {"x": "b", "__kind": "B"}, {"x": None, "__kind": "B"}, None],
+        "grid": lambda *_: [[a(0), a(2)], None, [a(4), None], [a(1)]],
+    }
+    assert schema.query_type is not None
+    for name, resolve in roots.items():
+        schema.query_type.fields[name].resolve = resolve
+    union = schema.get_type("U")
+    assert isinstance(union, GraphQLUnionType)
+    union.resolve_type = lambda value, *_: value["__kind"]
+    return schema
+
+
+FAILING_QUERIES = [
+    "{ a { ok bad n } list { ok bad } }",
+    "{ list { ok req n } again: a { n } }",
+    "{ a { child { ok req reqBad n } n } }",
+    "{ list { n reqChild { ok req } child { reqChild { req n } } } }",
+    "{ list { n req } strict { n } }",
+    "{ strict { n req } }",
+    "{ strictAll { n req } list { n } }",
+    "{ a { values loose } list { values } }",
+    "{ boom ok: a { ok } raises { ok } after: boom }",
+    "{ u { __typename ... on A { ok bad } ... on B { x } } }",
+    "{ grid { n req child { req } } }",
+    "{ a { ok } b { n req } }",
+    "{ a { ...F child { ...F } } } fragment F on A { bad ok: n req }",
+]
+
+
+@pytest.mark.parametrize("query", FAILING_QUERIES)
+def test_errors_are_located_and_sent_up_as_graphql_core_does(query: str) -> None:
+    schema = _failing_schema()
+    document = parse(query)
+    assert validate(schema, document) == []
+    operation = get_operation_ast(document)
+    assert operation is not None
+    mine = execution.execute_plainly(schema, document, operation, {}, None)
+    theirs = execute(schema, document)
+    assert isinstance(theirs, ExecutionResult)
+    assert theirs.errors, "each query meets an error"
+    assert mine is not None, "the short executor gave up"
+    assert json.dumps(mine.formatted) == json.dumps(theirs.formatted)

@@ -1,4 +1,4 @@
-"""A short executor for answers without errors, and graphql-core's for the rest.
+"""A short executor for most answers, and graphql-core's for the rest.
 
 An answer of 100 entries has a few thousand fields. graphql-core completes each through
 its general path (a resolve info, the arguments coerced again, a path, the checks for
@@ -9,14 +9,18 @@ type rather than once per position: which fields each selection set collects (al
 fragments, type conditions, @skip and @include), each field's arguments coerced once,
 and one resolve info per field of the query.
 
-It only knows how to give an answer without errors. On anything graphql-core would
-report (a resolver raising or returning an error, a null in a non-null position, a
-value its scalar refuses, an abstract type that resolves to a type it does not hold) it
-gives up, and `execute` runs the whole operation again with graphql-core, whose answer
-(data, errors and their paths) is then the one sent. Resolvers are pure reads of the
-served commit and the request's caches, so running twice changes nothing but time.
-Introspection (`__schema`, `__type`) and operations other than queries go to
-graphql-core directly.
+Field errors are its own, as graphql-core makes them: an error a resolver raises or
+returns, or a null in a non-null position, is located at its position (the path from
+a static one per field of the query, with the list indices of the moment) and
+recorded at the nearest position that may be null, which becomes null; they are
+recorded in the order graphql-core records them. That is what a space's links to
+unpublished entries cost (UNRESOLVABLE_LINK), and it costs no second execution.
+On what graphql-core would report otherwise (a value its scalar refuses, an abstract
+type that resolves to a type it does not hold, arguments it cannot coerce) it gives
+up, and `execute` runs the whole operation again with graphql-core, whose answer is
+then the one sent. Resolvers are pure reads of the served commit and the request's
+caches, so running twice changes nothing but time. Introspection (`__schema`,
+`__type`) and operations other than queries go to graphql-core directly.
 
 Resolvers must read nothing of their resolve info but `context` and `field_nodes` (the
 same for every position of a field of the query): the info they get is shared by those
@@ -37,6 +41,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLAbstractType,
     GraphQLBoolean,
+    GraphQLError,
     GraphQLFloat,
     GraphQLID,
     GraphQLIncludeDirective,
@@ -54,6 +59,7 @@ from graphql import (
     SelectionSetNode,
     is_abstract_type,
     is_leaf_type,
+    located_error,
     type_from_ast,
 )
 from graphql import (
@@ -67,10 +73,22 @@ Complete = Callable[[Any], Any]
 # Int checks a range, so it goes through its coercion.
 _PLAIN_SCALARS: dict[str, type] = {"String": str, "Float": float, "Boolean": bool, "ID": str}
 _BUILT_IN = (GraphQLString, GraphQLFloat, GraphQLBoolean, GraphQLID)
+# A field's position in the answer, but for list indices (None: the index of the
+# moment in the list being completed there).
+Template = tuple[str | None, ...]
 
 
 class _GiveUp(Exception):
-    """The answer would hold an error: graphql-core must make it."""
+    """The answer would hold an error that graphql-core must make."""
+
+
+class _Failed(Exception):
+    """A located error on its way up from a non-null position to the nearest one that
+    may be null."""
+
+    def __init__(self, error: GraphQLError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 def execute(
@@ -83,9 +101,9 @@ def execute(
 ) -> ExecutionResult:
     """The answer to `operation` of a validated `document`, with `variables` coerced
     (`raw_variables`: as sent, for graphql-core)."""
-    data = execute_plainly(schema, document, operation, variables, context)
-    if data is not None:
-        return ExecutionResult(data, None)
+    answer = execute_plainly(schema, document, operation, variables, context)
+    if answer is not None:
+        return answer
     name = operation.name.value if operation.name else None
     result = graphql_execute(
         schema,
@@ -96,13 +114,18 @@ def execute(
         is_awaitable=_never,  # every resolver here answers at once
     )
     assert isinstance(result, ExecutionResult)
-    for error in result.errors or ():
-        # A traceback holds the frames it passed through, and they the request's items:
-        # the errors are sent as text, so the frames may go now, not at a collection.
+    _drop_frames(result.errors)
+    return result
+
+
+def _drop_frames(errors: list[GraphQLError] | None) -> None:
+    """A traceback holds the frames it passed through, and they the request's items:
+    the errors are sent as text, so the frames may go now, not at a collection."""
+    for error in errors or ():
         error.__traceback__ = None
         if error.original_error is not None:
             error.original_error.__traceback__ = None
-    return result
+            error.original_error.__context__ = None
 
 
 def execute_plainly(
@@ -111,20 +134,26 @@ def execute_plainly(
     operation: OperationDefinitionNode,
     variables: VariableValues,
     context: Any,
-) -> dict[str, Any] | None:
-    """The answer's data if it has no errors and is not introspection; else None."""
+) -> ExecutionResult | None:
+    """The answer, unless it is introspection or holds an error graphql-core must make:
+    then None."""
     if operation.operation != OperationType.QUERY or schema.query_type is None:
         return None
     plain = _Plain(schema, document, operation, variables, context)
     try:
-        return plain.run(schema.query_type)
+        data: dict[str, Any] | None = plain.run(schema.query_type)
     except _GiveUp:
         return None
+    except _Failed as failed:  # a non-null field of the query: no data at all
+        plain.errors.append(failed.error)
+        data = None
     finally:
         # The plans' closures refer to the execution, which refers to the request's
         # context and every item it read: without this cycle broken, those would wait
         # for the garbage collector instead of going when the answer is sent.
         plain._plans.clear()
+        _drop_frames(plain.errors)
+    return ExecutionResult(data, plain.errors or None)
 
 
 def _never(_value: Any) -> TypeGuard[Awaitable[Any]]:
@@ -141,9 +170,11 @@ def _producer(
     info: GraphQLResolveInfo[Any],
     arguments: dict[str, Any],
     complete: Complete,
+    fail: Complete,
 ) -> Complete:
     """How one field's value is made from its object: resolved (by `resolve`, or read as
-    graphql-core's default resolver reads it), then completed."""
+    graphql-core's default resolver reads it), then completed; an error on the way is
+    `fail`'s to record (the value is then null) or to send up."""
     if resolve is None:
 
         def read(source: Any) -> Any:
@@ -153,26 +184,33 @@ def _producer(
                 value = getattr(source, name, None)
             if callable(value):
                 raise _GiveUp
-            return complete(value)
+            try:
+                return complete(value)
+            except _GiveUp:
+                raise
+            except Exception as error:
+                return fail(error)
 
         return read
     if not arguments:
 
         def call(source: Any) -> Any:
             try:
-                value = resolve(source, info)
-            except Exception:
-                raise _GiveUp from None
-            return complete(value)
+                return complete(resolve(source, info))
+            except _GiveUp:
+                raise
+            except Exception as error:
+                return fail(error)
 
         return call
 
     def call_with(source: Any) -> Any:
         try:
-            value = resolve(source, info, **arguments)
-        except Exception:
-            raise _GiveUp from None
-        return complete(value)
+            return complete(resolve(source, info, **arguments))
+        except _GiveUp:
+            raise
+        except Exception as error:
+            return fail(error)
 
     return call_with
 
@@ -200,41 +238,67 @@ class _Plain:
         # (object type name, id of the field nodes) -> plan; the node lists are kept
         # alive by the plans that hold them, so their ids stay theirs.
         self._plans: dict[tuple[str, int], list[tuple[str, Complete]]] = {}
+        self.errors: list[GraphQLError] = []
+        # The index of the moment in each list being completed, outermost first.
+        self._indices: list[int] = []
 
     def run(self, query: GraphQLObjectType) -> dict[str, Any]:
         root = self._collect(query, [self.operation.selection_set])
         if any(nodes[0].name.value in ("__schema", "__type") for nodes in root.values()):
             raise _GiveUp  # introspection: graphql-core's own
         nodes = [self.operation]  # stands for the root's selection set
-        self._plans[(query.name, id(nodes))] = self._plan(query, root, None)
-        return self._object(query, nodes, None)
+        self._plans[(query.name, id(nodes))] = self._plan(query, root, ())
+        return self._object(query, nodes, None, ())
 
     # -- running -----------------------------------------------------------------------
 
-    def _object(self, type_: GraphQLObjectType, nodes: list[Any], source: Any) -> dict[str, Any]:
+    def _object(
+        self, type_: GraphQLObjectType, nodes: list[Any], source: Any, template: Template
+    ) -> dict[str, Any]:
         plan = self._plans.get((type_.name, id(nodes)))
         if plan is None:
-            plan = self._plans[(type_.name, id(nodes))] = self._subplan(type_, nodes)
+            plan = self._plans[(type_.name, id(nodes))] = self._subplan(type_, nodes, template)
         return {key: produce(source) for key, produce in plan}
+
+    def _path(self, template: Template) -> list[str | int]:
+        """The position of the moment of a field or list item at `template`."""
+        indices = iter(self._indices)
+        return [next(indices) if part is None else part for part in template]
+
+    def _failure(self, nodes: list[FieldNode], template: Template, nullable: bool) -> Complete:
+        """What an error at a position does (graphql-core's handleFieldError): located
+        there unless it already is, then recorded with null in its place, or sent up
+        if the position may not be null."""
+
+        def fail(error: Any) -> None:
+            if isinstance(error, _Failed):
+                located = error.error
+            else:
+                located = located_error(error, nodes, self._path(template))
+            if not nullable:
+                raise _Failed(located) from None
+            self.errors.append(located)
+            return None
+
+        return fail
 
     # -- planning ----------------------------------------------------------------------
 
     def _subplan(
-        self, type_: GraphQLObjectType, nodes: list[FieldNode]
+        self, type_: GraphQLObjectType, nodes: list[FieldNode], template: Template
     ) -> list[tuple[str, Complete]]:
         sets = [node.selection_set for node in nodes if node.selection_set is not None]
-        return self._plan(type_, self._collect(type_, sets), nodes)
+        return self._plan(type_, self._collect(type_, sets), template)
 
     def _plan(
-        self,
-        type_: GraphQLObjectType,
-        grouped: dict[str, list[FieldNode]],
-        parent: list[FieldNode] | None,
+        self, type_: GraphQLObjectType, grouped: dict[str, list[FieldNode]], template: Template
     ) -> list[tuple[str, Complete]]:
         """Each response key, and how its value is made from the object."""
         if type_.is_type_of is not None:
             raise _GiveUp  # none here has one
-        path = Path(None, parent[0].name.value, None) if parent else None
+        path = None
+        for part in template:  # that of the first position: resolvers do not read it
+            path = Path(path, 0 if part is None else part, None)
         plan = []
         for key, nodes in grouped.items():
             name = nodes[0].name.value
@@ -260,40 +324,65 @@ class _Plain:
                 abort_signal=None,
                 async_helpers=None,  # type: ignore[arg-type]  # nothing here is async
             )
-            complete = self._completion(definition.type, nodes, info)
+            at = (*template, key)
+            complete = self._completion(definition.type, nodes, info, at)
+            fail = self._failure(nodes, at, not isinstance(definition.type, GraphQLNonNull))
             try:
                 arguments = get_argument_values(definition, nodes[0], self.variables)
             except Exception:  # graphql-core reports it at the field
                 raise _GiveUp from None
-            plan.append((key, _producer(name, definition.resolve, info, arguments, complete)))
+            plan.append((key, _producer(name, definition.resolve, info, arguments, complete, fail)))
         return plan
 
     def _completion(
-        self, type_: GraphQLOutputType, nodes: list[FieldNode], info: GraphQLResolveInfo[Any]
+        self,
+        type_: GraphQLOutputType,
+        nodes: list[FieldNode],
+        info: GraphQLResolveInfo[Any],
+        template: Template,
     ) -> Complete:
-        """How a resolved value of `type_` becomes the answer's (as graphql-core's
-        completeValue, giving up where it would report an error)."""
+        """How a resolved value of `type_` at `template` becomes the answer's (as
+        graphql-core's completeValue: an error raised, or given up on where graphql-core
+        would word one that is not raised here)."""
         if isinstance(type_, GraphQLNonNull):
-            inner = self._completion(type_.of_type, nodes, info)
+            inner = self._completion(type_.of_type, nodes, info, template)
+            field = f"{info.parent_type}.{info.field_name}"
+            refusal = f"Cannot return null for non-nullable field {field}."
 
             def required(value: Any) -> Any:
-                if value is None:
-                    raise _GiveUp
                 completed = inner(value)
                 if completed is None:
-                    raise _GiveUp
+                    raise TypeError(refusal)
                 return completed
 
             return required
         if isinstance(type_, GraphQLList):
-            each = self._completion(type_.of_type, nodes, info)
+            at = (*template, None)
+            each = self._completion(type_.of_type, nodes, info, at)
+            fail = self._failure(nodes, at, not isinstance(type_.of_type, GraphQLNonNull))
+            indices = self._indices
 
             def listed(value: Any) -> Any:
                 if value is None:
                     return None
+                if isinstance(value, Exception):
+                    raise value
                 if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
                     raise _GiveUp
-                return [each(item) for item in value]
+                completed = []
+                indices.append(0)
+                try:
+                    for index, item in enumerate(value):
+                        indices[-1] = index
+                        try:
+                            completed.append(each(item))
+                        except _GiveUp:
+                            raise
+                        except Exception as error:
+                            completed.append(fail(error))
+                finally:
+                    indices.pop()
+                return completed
 
             return listed
         if is_leaf_type(type_):
@@ -303,7 +392,7 @@ class _Plain:
                 if value is None:
                     return None
                 if isinstance(value, Exception):
-                    raise _GiveUp
+                    raise value
                 try:
                     coerced = coerce(value)
                 except Exception:
@@ -329,8 +418,8 @@ class _Plain:
                 if value is None:
                     return None
                 if isinstance(value, Exception):
-                    raise _GiveUp
-                return self._object(type_, nodes, value)
+                    raise value
+                return self._object(type_, nodes, value, template)
 
             return concrete
         assert is_abstract_type(type_)
@@ -343,7 +432,7 @@ class _Plain:
             if value is None:
                 return None
             if isinstance(value, Exception):
-                raise _GiveUp
+                raise value
             try:
                 name = resolve_type(value, info, abstract)
             except Exception:
@@ -353,7 +442,7 @@ class _Plain:
                 raise _GiveUp
             if not self.schema.is_sub_type(abstract, runtime):
                 raise _GiveUp
-            return self._object(runtime, nodes, value)
+            return self._object(runtime, nodes, value, template)
 
         return resolved
 
