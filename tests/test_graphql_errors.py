@@ -327,6 +327,23 @@ def test_browsers_may_post_rest_paths_stay_read_only(server: MirrorServer) -> No
     preflight = requests.options(client.url, timeout=10)
     assert preflight.status_code == 204
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    # Headers clients add of their own (contentful.js, Apollo) are allowed if asked for.
+    asked = "content-type, x-contentful-locale-based-publishing, apollographql-client-name"
+    extra = requests.options(
+        client.url, headers={"Access-Control-Request-Headers": asked}, timeout=10
+    )
+    allowed = {
+        name.strip().lower() for name in extra.headers["Access-Control-Allow-Headers"].split(",")
+    }
+    assert {name.strip() for name in asked.split(",")} <= allowed
+    assert "authorization" in allowed
+    odd = requests.options(
+        client.url, headers={"Access-Control-Request-Headers": "a b"}, timeout=10
+    )
+    assert (
+        odd.headers["Access-Control-Allow-Headers"]
+        == preflight.headers["Access-Control-Allow-Headers"]
+    )
     rest = requests.post(
         f"{server.base_url}/spaces/wayfarer/environments/master/entries", data=b"{}"
     )

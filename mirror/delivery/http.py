@@ -22,6 +22,11 @@ NOT_FOUND_MESSAGE = "The resource could not be found."
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 # Headers a browser may send cross-origin: the SDKs send these two besides Authorization.
 _ALLOWED_HEADERS = "Authorization, Content-Type, X-Contentful-User-Agent, X-Contentful-Locale"
+# A header name (RFC 9110's token); a preflight asking for others than these gets them all
+# allowed: the servers are read-only and send no credentials, and clients add their own
+# (contentful.js's X-Contentful-Locale-Based-Publishing, Apollo's apollographql-client-*).
+_NAME = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_HEADER_NAMES = re.compile(rf"^{_NAME}(?:[ \t]*,[ \t]*{_NAME})*$")
 
 
 @dataclass
@@ -72,14 +77,20 @@ def method_not_allowed(method: str) -> Response:
     return response
 
 
-def preflight(methods: tuple[str, ...] | None = None) -> Response:
+def preflight(methods: tuple[str, ...] | None = None, requested: str | None = None) -> Response:
     """The answer to a browser's CORS preflight (OPTIONS): which reads it may send
-    (`methods`: for a path read with others than GET, such as GraphQL's POST)."""
+    (`methods`: for a path read with others than GET, such as GraphQL's POST), with the
+    headers it asked for (`requested`: its Access-Control-Request-Headers) if they are
+    header names."""
     allowed = ", ".join(methods or READ_METHODS)
+    names = _ALLOWED_HEADERS
+    if requested and len(requested) <= 2048 and _HEADER_NAMES.match(requested.strip()):
+        names = f"{names}, {requested.strip()}"
     headers = {
         "Access-Control-Allow-Methods": allowed,
-        "Access-Control-Allow-Headers": _ALLOWED_HEADERS,
+        "Access-Control-Allow-Headers": names,
         "Access-Control-Max-Age": "86400",
+        "Vary": "Access-Control-Request-Headers",
         "Allow": allowed,
     }
     return Response(204, headers=headers)

@@ -374,7 +374,8 @@ class _Handler(QuietHandler):
 
     def do_OPTIONS(self) -> None:
         methods = _GRAPHQL_METHODS if self.path.startswith(GRAPHQL_PREFIX) else None
-        self._send(preflight(methods), "OPTIONS", time.perf_counter())
+        requested = self.headers.get("Access-Control-Request-Headers")
+        self._send(preflight(methods, requested), "OPTIONS", time.perf_counter())
 
     def do_POST(self) -> None:
         if self.path.startswith(GRAPHQL_PREFIX):  # the one API that reads with POST

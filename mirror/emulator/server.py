@@ -174,7 +174,7 @@ class _Handler(QuietHandler):
         self._dispatch("DELETE")
 
     def do_OPTIONS(self) -> None:
-        self._send(preflight(), drop=False)
+        self._send(preflight(None, self.headers.get("Access-Control-Request-Headers")), drop=False)
 
     def do_POST(self) -> None:
         self._send(method_not_allowed("POST"), drop=False)
