@@ -169,15 +169,16 @@ class Images:
         assert response.status_code == 200, response.text
         return Image.open(io.BytesIO(response.content))
 
-    def summary(self, query: str) -> str:
-        """What the request log says of the latest request with `query`."""
+    def summary(self, query: str, nth: int = 1) -> str:
+        """What the request log says of the `nth` request with `query` (the server
+        logs a request after sending its answer: the line may come a moment later)."""
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             lines = [line for line in self.log if f"?{query} " in line]
-            if lines:
-                return lines[-1]
+            if len(lines) >= nth:
+                return lines[nth - 1]
             time.sleep(0.01)
-        raise AssertionError(f"no request with ?{query} in the log")
+        raise AssertionError(f"no {nth}. request with ?{query} in the log")
 
 
 @pytest.fixture(scope="module")
@@ -442,7 +443,7 @@ def test_a_second_request_comes_from_the_cache_unchanged(images: Images, mirror_
     entries = [p for p in _cache_folder(mirror_dir).iterdir() if p.suffix == ".webp"]
     held = {p.name: p.stat().st_ino for p in entries}
     second = images.get("quadrants", "w=321&fm=webp")
-    assert "image from cache" in images.summary("w=321&fm=webp")
+    assert "image from cache" in images.summary("w=321&fm=webp", nth=2)
     assert second.content == first.content and second.status_code == 200
     assert {p.name: p.stat().st_ino for p in entries} == held  # nothing written again
     assert git(mirror_dir, "status", "--porcelain") == ""
