@@ -397,3 +397,53 @@ def test_json_reports_a_start_up_failure_too(history: tuple[Path, list[str]]) ->
     assert result.exit_code == 2
     report = json.loads(result.stdout)
     assert report["status"] == "error" and "no-such-rev" in report["error"]
+
+
+def test_files_that_hold_no_item_are_named_when_their_commit_is_served(tmp_path: Path) -> None:
+    """A file damaged by hand would make a build lose its page without a word: each
+    commit served says which files it cannot serve, even with --quiet, and a later
+    commit (its index derived from this one's) forgets those mended."""
+    with Emulator(EmulatorConfig(round=0)) as emulator:
+        synced_rounds(emulator, tmp_path, 0)
+    (tmp_path / "entries" / "city" / "porto.json").write_text("{broken")
+    moved = (tmp_path / "entries" / "city" / "lisbon.json").read_text()
+    (tmp_path / "entries" / "place" / "lisbon.json").write_text(moved)  # a city as a place
+    git(tmp_path, "commit", "-qam", "by hand")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "by hand, a new file")
+    warnings: list[str] = []
+    with serving(tmp_path, follow=True, poll_seconds=0.05, warn=warnings.append) as server:
+        assert warnings == [
+            f"warning: 2 file(s) at {server.commit[:10]} hold no readable entry or asset and "
+            "are not served: entries/city/porto.json, entries/place/lisbon.json; "
+            f"mirror verify {tmp_path} says why"
+        ]
+        reader = Reader.of(server)
+        assert reader.get("/entries/porto").status_code == 404
+        git(tmp_path, "checkout", "-q", "HEAD~2", "--", "entries/city/porto.json")
+        git(tmp_path, "commit", "-qm", "mended")
+        head = git(tmp_path, "rev-parse", "HEAD").strip()
+        deadline = time.monotonic() + 10
+        while server.commit != head and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.commit == head
+        assert server._current.content.index.origin == "updated"
+        assert warnings[1:] == [
+            f"warning: 1 file(s) at {head[:10]} hold no readable entry or asset and are not "
+            f"served: entries/place/lisbon.json; mirror verify {tmp_path} says why"
+        ]
+        assert reader.get("/entries/porto").status_code == 200
+    command = [sys.executable, "-m", "mirror", "serve", str(tmp_path), "--rev", "HEAD~1"]
+    process = subprocess.Popen(
+        [*command, "--port", "0", "--json", "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        json.loads(process.stdout.readline())
+    finally:
+        process.terminate()
+        _, said = process.communicate(timeout=10)
+    assert "warning: 2 file(s) at" in said and "entries/city/porto.json" in said

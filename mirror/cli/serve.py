@@ -311,6 +311,7 @@ def _serve_mirror(
         access_token or None,
         log=None if quiet else log,
         cache_bytes=cache_mb * 2**20,
+        warn=log,
     )
 
     def start() -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import secrets
 import shutil
@@ -37,7 +38,7 @@ from mirror.delivery.objects import GitObjects
 from mirror.errors import MirrorError
 from mirror.wire import compact_json, parse_json
 
-FORMAT = "2"  # 2: items_in_order
+FORMAT = "3"  # 2: items_in_order; 3: the unreadable files in meta
 KEEP = 4  # cached indexes kept per mirror, newest first (by last use)
 LONGEST_VALUE = 256  # longer strings are not indexed: no query value of this size matches them
 _CHUNK = 500
@@ -214,6 +215,10 @@ class RevisionIndex:
             raise
         self.commit = str(meta["commit"])
         self.derived_from = str(meta.get("derived_from") or "") or None
+        # Files under entries/ and assets/ that hold no item of their path (not JSON,
+        # another id or type, a second file of one id): not served, `mirror verify`'s
+        # to explain.
+        self.unreadable: list[str] = json.loads(meta.get("unreadable") or "[]")
 
     def close(self) -> None:
         self._db.close()
@@ -500,6 +505,7 @@ class _Writer:
         self.cache = cache
         self.objects = cache.objects
         self.prefix = cache.prefix
+        self.unreadable: set[str] = set()
 
     def build(self, commit: str) -> None:
         listing = self.objects.run(
@@ -522,10 +528,13 @@ class _Writer:
     def update(self, base: str, commit: str) -> None:
         gone: list[tuple[ItemPath, str]] = []
         added: list[tuple[ItemPath, str, str]] = []
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'unreadable'").fetchone()
+        self.unreadable = set(json.loads(row[0] if row else "[]"))
         for change in self.objects.changes(base, commit, self.prefix):
             where = item_path(change.path)
             if where is None:
                 continue
+            self.unreadable.discard(change.path)
             if change.old_id is not None:
                 gone.append((where, change.path))
             if change.new_id is not None:
@@ -546,7 +555,9 @@ class _Writer:
         for (where, path, _), raw in zip(found, blobs, strict=True):
             item = parse_item(where, raw) if raw is not None else None
             if item is None or (where.kind, where.id) in seen:
-                continue  # one id in two files (verify reports it): the first path stays
+                # One id in two files: the first path stays (verify reports both).
+                self.unreadable.add(path)
+                continue
             seen.add((where.kind, where.id))
             if not fresh:
                 self._delete(where, None)
@@ -588,5 +599,10 @@ class _Writer:
     def _meta(self, commit: str, base: str | None) -> None:
         self.db.executemany(
             "INSERT OR REPLACE INTO meta VALUES (?, ?)",
-            [("format", FORMAT), ("commit", commit), ("derived_from", base or "")],
+            [
+                ("format", FORMAT),
+                ("commit", commit),
+                ("derived_from", base or ""),
+                ("unreadable", json.dumps(sorted(self.unreadable))),
+            ],
         )

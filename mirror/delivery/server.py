@@ -80,6 +80,7 @@ class MirrorServerConfig:
     poll_seconds: float = 1.0
     log: Callable[[str], None] | None = None
     cache_bytes: int = PARSED_BYTES  # parsed items kept per served commit (--cache-mb)
+    warn: Callable[[str], None] | None = None  # what is said even when requests are not
 
 
 def _how_it_ended(status: int) -> str:
@@ -173,6 +174,8 @@ class MirrorServer:
         except BaseException:
             self.objects.close()
             raise
+        if listening is None:  # a worker's was said by the server that forked it
+            self._warn_unreadable(self._current)
         self._skipped: str | None = None
         self._stopped = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -242,7 +245,22 @@ class MirrorServer:
             old, self._current = self._current, fresh
         old.retire()
         self._say(f"serving {commit[:10]}")
+        self._warn_unreadable(fresh)
         return True
+
+    def _warn_unreadable(self, served: ServedRevision) -> None:
+        """Files the commit holds that no answer shows: a site built from it would lack
+        their pages without a word, so it is said when the commit is served."""
+        unreadable = served.content.index.unreadable
+        if not unreadable or self.config.warn is None:
+            return
+        shown = ", ".join(unreadable[:3])
+        more = f" and {len(unreadable) - 3} more" if len(unreadable) > 3 else ""
+        self.config.warn(
+            f"warning: {len(unreadable)} file(s) at {served.commit[:10]} hold no readable "
+            f"entry or asset and are not served: {shown}{more}; "
+            f"mirror verify {self.config.directory} says why"
+        )
 
     def _follow(self) -> None:
         while not self._stopped.wait(self.config.poll_seconds):
