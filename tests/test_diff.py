@@ -493,7 +493,8 @@ def test_a_revision_that_names_no_commit_is_one_json_error(sample: Path) -> None
     assert json.loads(failed.stdout) == {
         "status": "error",
         "exit_code": 2,
-        "error": "unknown revision 'nosuchrev': the repository has no such commit",
+        "error": "unknown revision 'nosuchrev': the repository has no such commit "
+        "(mirror log DIR lists the rounds)",
     }
 
 

@@ -85,8 +85,12 @@ connection_options = _stack(
     ),
 )
 
+verbose_option = click.option(
+    "-v", "--verbose", is_flag=True, help="Show a traceback when something fails."
+)
+
 output_options = _stack(
     click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout."),
     click.option("-q", "--quiet", is_flag=True, help="No progress and no summary line."),
-    click.option("-v", "--verbose", is_flag=True, help="Show a traceback when something fails."),
+    verbose_option,
 )

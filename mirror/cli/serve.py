@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from mirror.cli.options import FolderPath, not_empty
+from mirror.cli.options import FolderPath, not_empty, verbose_option
 from mirror.cli.support import install_sigterm, run_guarded
 from mirror.delivery.lru import PARSED_MB
 from mirror.errors import MirrorError, UsageError, exit_codes_help
@@ -150,6 +150,7 @@ SERVE_EXIT_CODES = exit_codes_help(
     "--json", "as_json", is_flag=True, help="First stdout line: connection facts as JSON."
 )
 @click.option("-q", "--quiet", is_flag=True, help="Do not log requests to stderr.")
+@verbose_option
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -174,6 +175,7 @@ def serve(
     synthetic_changes: int,
     as_json: bool,
     quiet: bool,
+    verbose: bool,
 ) -> None:
     """Serve a mirror as Contentful's Delivery API, or an emulator of it, until interrupted.
 
@@ -217,7 +219,17 @@ def serve(
     if folder is not None and _is_mirror(folder):
         _refuse_options(ctx, EMULATOR_ONLY, "a space folder or the bundled sample space")
         _serve_mirror(
-            folder, host, port, rev, follow, workers, cache_mb, access_token, as_json, quiet
+            folder,
+            host,
+            port,
+            rev,
+            follow,
+            workers,
+            cache_mb,
+            access_token,
+            as_json,
+            quiet,
+            verbose,
         )
         return
     _refuse_options(
@@ -263,7 +275,7 @@ def serve(
             sys.stdout.flush()
             emulator.serve_forever()
 
-    run_guarded(start, as_json=as_json)
+    run_guarded(start, verbose, as_json=as_json)
 
 
 def _emulator(config: EmulatorConfig) -> Emulator:
@@ -296,6 +308,7 @@ def _serve_mirror(
     access_token: str | None,
     as_json: bool,
     quiet: bool,
+    verbose: bool,
 ) -> None:
     from mirror.delivery.server import MirrorServer, MirrorServerConfig
 
@@ -328,7 +341,7 @@ def _serve_mirror(
         finally:
             server.stop()
 
-    run_guarded(start, as_json=as_json)
+    run_guarded(start, verbose, as_json=as_json)
 
 
 def _few_full_collections() -> None:

@@ -58,7 +58,9 @@ def locate(directory: Path) -> tuple[GitObjects, str]:
     )
     lines = result.stdout.split("\n")
     if result.returncode != 0 or len(lines) < 3:
-        raise UsageError(f"{directory} is not a mirror (not in a git repository)")
+        raise UsageError(
+            f"{directory} is not a mirror (not in a git repository): name a folder mirror sync made"
+        )
     return GitObjects(Path(lines[0]), Path(lines[1])), lines[2]
 
 
@@ -71,7 +73,9 @@ def resolve(objects: GitObjects, rev: str) -> str:
     if not commit and rev == "HEAD":
         raise UsageError("the mirror has no rounds yet (no commit): run mirror sync on it first")
     if not commit:
-        raise UsageError(f"--rev {rev}: the repository has no such commit")
+        raise UsageError(
+            f"--rev {rev}: the repository has no such commit (mirror log DIR lists the rounds)"
+        )
     return commit
 
 

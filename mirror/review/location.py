@@ -28,7 +28,9 @@ def locate(directory: Path) -> tuple[GitObjects, str]:
     try:
         objects, prefix = revision.locate(existing)
     except UsageError:
-        raise UsageError(f"{directory} is not a mirror (not in a git repository)") from None
+        raise UsageError(
+            f"{directory} is not a mirror (not in a git repository): name a folder mirror sync made"
+        ) from None
     return objects, prefix + "".join(f"{part}/" for part in missing)
 
 

@@ -76,7 +76,10 @@ def commit_of(objects: GitObjects, rev: str) -> str:
     if not commit:
         if rev == "HEAD":
             raise UsageError("the mirror has no commit yet: run mirror sync on it first")
-        raise UsageError(f"unknown revision {rev!r}: the repository has no such commit")
+        raise UsageError(
+            f"unknown revision {rev!r}: the repository has no such commit "
+            "(mirror log DIR lists the rounds)"
+        )
     return commit
 
 
