@@ -115,6 +115,19 @@ def test_fragments_spreading_each_other_twice_are_costed_once_each(server: Mirro
     _refused(GraphQL(server).post(deep), 400, "TOO_COMPLEX_QUERY")
 
 
+def test_a_field_asked_for_too_often_to_validate_is_too_complex(server: MirrorServer) -> None:
+    """graphql-core stops comparing the fields of a selection past a budget: the query
+    is then refused as too complex, not with its bare 'Validation aborted.'."""
+    fields = " ".join(["title"] * 1000)
+    query = f"{{ placeCollection {{ items {{ {fields} }} }} }}"
+    assert len(query.encode()) < 8192
+    error = _refused(GraphQL(server).post(query), 400, "TOO_COMPLEX_QUERY")
+    assert "ask for each field once" in error["message"]
+    fewer = " ".join(["title"] * 100)
+    answer = GraphQL(server).post(f"{{ placeCollection {{ items {{ {fewer} }} }} }}")
+    assert answer.status_code == 200 and "errors" not in answer.json()
+
+
 def test_rich_text_links_count_a_thousand_without_size_validations(server: MirrorServer) -> None:
     client = GraphQL(server)
     links = "body { links { entries { block { sys { id } } } } }"

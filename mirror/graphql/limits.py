@@ -117,6 +117,15 @@ def too_complex(cost: int) -> RequestError:
     )
 
 
+def too_many_to_check() -> RequestError:
+    return RequestError(
+        400,
+        "TOO_COMPLEX_QUERY",
+        "Query cannot be executed. It selects too many fields that must be compared with "
+        "each other to be validated (the same field many times, say): ask for each field once.",
+    )
+
+
 @dataclass
 class _Walk:
     schema: GraphQLSchema
