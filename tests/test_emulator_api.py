@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -284,6 +285,33 @@ def test_writes_need_the_management_token(api: Api) -> None:
         response = requests.delete(url, headers={"Authorization": f"Bearer {token}"}, timeout=5)
         assert response.status_code == 401
     assert api.write("PUT", "entries", "bad id!", {"fields": {}}).status_code == 422
+
+
+def _raw(api: Api, request: str) -> tuple[bytes, bytes]:
+    """Send `request` as it is; the answer's head and body (the connection closes)."""
+    host, port = api.base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(request.encode())
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    return head, body
+
+
+def test_what_http_server_refuses_and_odd_lengths_get_json(api: Api) -> None:
+    many = "".join(f"X-{number}: y\r\n" for number in range(120))
+    head, body = _raw(api, f"GET {api.env_path}/locales HTTP/1.1\r\n{many}\r\n")
+    assert head.startswith(b"HTTP/1.1 431") and b"Connection: close" in head
+    assert json.loads(body)["sys"]["id"] == "RequestHeaderFieldsTooLarge"
+    # A write whose Content-Length is not a number: nothing read, refused, connection closed.
+    head, body = _raw(
+        api,
+        f"PUT {api.env_path}/entries/author-kenji HTTP/1.1\r\nHost: x\r\n"
+        "Authorization: Bearer wayfarer-management-token\r\nContent-Length: x\r\n\r\n{}",
+    )
+    assert head.split(b" ")[1] in (b"400", b"422") and b"Connection: close" in head
+    assert json.loads(body)["sys"]["type"] == "Error"
 
 
 # -- faults -----------------------------------------------------------------------------

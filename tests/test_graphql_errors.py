@@ -569,12 +569,75 @@ def test_query_and_operation_name_of_another_type_are_refused(server: MirrorServ
         assert "must be a string" in error["message"]
 
 
-def test_a_url_over_64_kb_gets_a_json_414(server: MirrorServer) -> None:
+def test_a_url_over_64_kb_gets_a_json_414_in_its_apis_shape(server: MirrorServer) -> None:
     client = GraphQL(server)
     response = client.session.get(client.url, params={"query": "{" + " " * 70_000 + "}"})
-    assert response.status_code == 414
-    assert "json" in response.headers["Content-Type"]  # the REST API's, no path was read
-    assert response.json()["sys"]["id"] == "UriTooLong"
+    error = _refused(response, 414, "URI_TOO_LONG")
+    assert "POST body" in error["message"]
+    assert response.headers["Connection"] == "close"
+    rest = requests.get(f"{server.base_url}/spaces/wayfarer/entries?q={'x' * 70_000}", timeout=20)
+    assert rest.status_code == 414 and rest.json()["sys"]["id"] == "UriTooLong"
+
+
+def _raw(server: MirrorServer, request: bytes) -> tuple[str, dict[str, str], bytes]:
+    """Send `request` as it is; the answer's status line, headers and body (the server
+    closes the connection after these answers)."""
+    host, port = server.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=20) as connection:
+        connection.sendall(request)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines)
+    return status, headers, body
+
+
+def test_what_http_server_refuses_is_json_in_the_apis_shape(server: MirrorServer) -> None:
+    path = GraphQL(server).url.removeprefix(server.base_url)
+    many = "".join(f"X-{number}: y\r\n" for number in range(120))
+    status, headers, body = _raw(server, f"GET {path} HTTP/1.1\r\n{many}\r\n".encode())
+    assert status.startswith("HTTP/1.1 431") and headers["Connection"] == "close"
+    [error] = json.loads(body)["errors"]
+    assert error["extensions"]["contentful"]["code"] == "REQUEST_HEADER_FIELDS_TOO_LARGE"
+    rest = "/spaces/wayfarer/entries"
+    long_line = "X-Long: " + "y" * 70_000
+    status, headers, body = _raw(server, f"GET {rest} HTTP/1.1\r\n{long_line}\r\n\r\n".encode())
+    assert status.startswith("HTTP/1.1 431") and headers["Content-Type"].startswith("application/")
+    assert json.loads(body)["sys"]["id"] == "RequestHeaderFieldsTooLarge"
+    status, _, body = _raw(server, f"GET {rest} HTTP/7.0\r\n\r\n".encode())
+    assert status.startswith("HTTP/1.1 505") and json.loads(body)["sys"]["type"] == "Error"
+    put = requests.put(GraphQL(server).url, data=b"{}", timeout=20)
+    assert _refused(put, 405, "METHOD_NOT_ALLOWED") and put.headers["Allow"] == (
+        "GET, POST, HEAD, OPTIONS"
+    )
+
+
+def test_a_body_too_big_to_read_is_refused_at_once_and_said_as_it_is(
+    server: MirrorServer,
+) -> None:
+    path = GraphQL(server).url.removeprefix(server.base_url)
+    # Expect: 100-continue (curl's way for large bodies): no 100, the refusal at once.
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {2 * 2**20}\r\nExpect: 100-continue\r\n\r\n"
+    )
+    status, headers, body = _raw(server, head.encode())
+    assert status.startswith("HTTP/1.1 400") and headers["Connection"] == "close"
+    [error] = json.loads(body)["errors"]
+    assert error["extensions"]["contentful"]["code"] == "QUERY_TOO_BIG"
+    assert "it was 2097152 bytes" in error["message"]
+    # In chunks, past what is read: what is known of its size.
+    chunks = iter([b"{" + b" " * 2**19] * 4)
+    response = requests.post(GraphQL(server).url, data=chunks, timeout=20)
+    error = _refused(response, 400, "QUERY_TOO_BIG")
+    assert "it was more than 1048576 bytes" in error["message"]
+    # Not chunks at all.
+    bad = f"POST {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
+    status, headers, body = _raw(server, bad.encode())
+    assert status.startswith("HTTP/1.1 400") and headers["Connection"] == "close"
+    assert json.loads(body)["errors"][0]["extensions"]["contentful"]["code"] == "BAD_REQUEST"
 
 
 def test_a_client_that_stops_sending_is_let_go(
@@ -591,3 +654,14 @@ def test_a_client_that_stops_sending_is_let_go(
         started = time.monotonic()
         assert connection.recv(1024) == b""  # closed, without an answer
         assert time.monotonic() - started < 15
+
+
+def test_a_body_of_another_kind_than_json_or_a_form_is_named(server: MirrorServer) -> None:
+    client = GraphQL(server)
+    for kind in ("application/graphql", "multipart/form-data; boundary=x"):
+        response = client.session.post(
+            client.url, data=b"{ __typename }", headers={"Content-Type": kind}, timeout=20
+        )
+        error = _refused(response, 400, "INVALID_QUERY_FORMAT")
+        assert f"sent as {kind.split(';')[0]}" in error["message"]
+        assert "application/json" in error["message"]

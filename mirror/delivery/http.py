@@ -5,6 +5,7 @@ Contentful's shapes and the headers every answer carries; no routing of resource
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import re
@@ -137,10 +138,24 @@ def status_line(status: int, reason: str) -> str:
     return f"HTTP/1.1 {status} {reason}"
 
 
+# How long, and how much, a connection closed with a request unread is drained.
+_LINGER_SECONDS = 2.0
+_LINGER_BYTES = 8 * 2**20
+
+# What http.server refuses before a request reaches a server (a malformed request
+# line, a line over 64 KB, more than 100 headers, an HTTP version it does not speak).
+REFUSAL_IDS = {
+    400: "BadRequest",
+    414: "UriTooLong",
+    431: "RequestHeaderFieldsTooLarge",
+    505: "HttpVersionNotSupported",
+}
+
+
 class QuietHandler(BaseHTTPRequestHandler):
     """What the emulator's and the mirror server's handlers share: HTTP/1.1 with
-    keep-alive, answers sent without Nagle's delay, and no access log on stderr (each
-    server logs requests its own way)."""
+    keep-alive, answers sent without Nagle's delay, no access log on stderr (each
+    server logs requests its own way), and http.server's own refusals in JSON."""
 
     protocol_version = "HTTP/1.1"
     # A client silent this long (a body shorter than its Content-Length, an idle
@@ -153,3 +168,43 @@ class QuietHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def finish(self) -> None:
+        """After the last answer on a connection the client may still be sending what
+        was not read (a body too big to read): closing a socket with unread data
+        resets the connection, and the client may lose the answer before reading it.
+        So the server stops sending, and reads and drops what comes for a moment."""
+        super().finish()
+        if not self.close_connection:
+            return
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(_LINGER_SECONDS)
+            dropped = 0
+            while dropped < _LINGER_BYTES:
+                chunk = self.connection.recv(65536)
+                if not chunk:
+                    break
+                dropped += len(chunk)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """A request http.server refuses, answered in the API's JSON (not its HTML page);
+        the connection closes after it, since the rest of the request is unread."""
+        self.close_connection = True
+        reason = self.responses.get(code, ("Bad Request",))[0]
+        said = f"{message}: {explain}" if message and explain else message or reason
+        self.refuse(code, REFUSAL_IDS.get(code, "BadRequest"), f"{said[:200]}.")
+
+    def head(self, status: int, headers: dict[str, str]) -> bytes:
+        """The status line and headers of an answer; `Connection: close` when the
+        connection closes after it (the client must not send more on it)."""
+        if self.close_connection:
+            headers["Connection"] = "close"
+        lines = [status_line(status, self.responses.get(status, ("",))[0])]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+    def refuse(self, status: int, code: str, message: str) -> None:
+        """Send a refusal of this request (`code` as a REST error id); each server
+        sends it its own way."""
+        raise NotImplementedError

@@ -44,7 +44,6 @@ from mirror.delivery.http import (
     offered_token,
     preflight,
     same_token,
-    status_line,
     without_token,
 )
 from mirror.delivery.local_files import LocalFiles
@@ -58,6 +57,7 @@ from mirror.delivery.revision import (
 from mirror.errors import MirrorError, UsageError
 from mirror.graphql.http import PREFIX as GRAPHQL_PREFIX
 from mirror.graphql.http import GraphQLEndpoint, GraphQLRequest, token_refused
+from mirror.graphql.http import refusal as graphql_refusal
 from mirror.graphql.limits import MAX_QUERY_BYTES
 from mirror.graphql.revision import RevisionSource
 
@@ -380,6 +380,20 @@ class _Server(ThreadingHTTPServer):
         return connection, address
 
 
+@dataclass
+class _Body:
+    """What a request's body is read as: `data` (empty past what a query may be) and
+    `size` (not `exact`: a chunked body of more than size - 1 bytes, not read to its end)."""
+
+    data: bytes
+    size: int
+    exact: bool = True
+
+
+class _Malformed(Exception):
+    """A body that says it is sent in chunks and is not."""
+
+
 class _Handler(QuietHandler):
     server: _Server
     server_version = "mirror-serve"
@@ -403,7 +417,17 @@ class _Handler(QuietHandler):
 
     def _refuse(self) -> None:
         self.close_connection = True  # its body, if any, is never read
-        self._send(method_not_allowed(self.command), self.command, time.perf_counter())
+        if self.path.startswith(GRAPHQL_PREFIX):
+            response = graphql_refusal(
+                405,
+                "METHOD_NOT_ALLOWED",
+                f"The GraphQL Content API reads with GET and POST: {self.command[:16]} is not "
+                "allowed.",
+            )
+            response.headers["Allow"] = ", ".join(_GRAPHQL_METHODS)
+        else:
+            response = method_not_allowed(self.command)
+        self._send(response, self.command, time.perf_counter())
 
     do_PUT = do_DELETE = do_PATCH = _refuse
 
@@ -411,26 +435,37 @@ class _Handler(QuietHandler):
         if code == 501:  # any other method (TRACE, BREW, ...): the same JSON 405 as writes
             self._refuse()
             return
-        if code == 414:  # a request line over http.server's 64 KB, in the API's own shape
-            self.close_connection = True
-            self.command, self.path = self.command or "GET", ""  # nothing of it was read
-            too_long = error(
-                414,
-                "UriTooLong",
-                "The URL is longer than this server reads (64 KB): send a GraphQL query as a "
-                "POST body, or ask for fewer entries at once",
-            )
-            self._send(too_long, "GET", time.perf_counter())
-            return
+        if code == 414:  # a request line over http.server's 64 KB: which API it was for
+            self.command = self.command or "GET"
+            words = getattr(self, "raw_requestline", b"")[:1024].split(b" ")
+            self.path = words[1].decode("latin-1") if len(words) > 1 else ""
+            message = "The URL is longer than this server reads (64 KB)"
+            explain = "send a GraphQL query as a POST body, or ask for fewer entries at once"
         super().send_error(code, message, explain)
+
+    def refuse(self, status: int, code: str, message: str) -> None:
+        """In the shape of the API the path names: GraphQL's errors, or REST's."""
+        self.command = self.command or "GET"
+        self.path = getattr(self, "path", "")
+        if self.path.startswith(GRAPHQL_PREFIX):
+            graphql_code = re.sub(r"(?<!^)(?=[A-Z])", "_", code).upper()
+            response = graphql_refusal(status, graphql_code, message)
+        else:
+            response = error(status, code, message)
+        self._send(response, self.command, time.perf_counter())
 
     def _answer(self, method: str) -> None:
         with self.server.mirror.answering():
             started = time.perf_counter()
-            body, size = self._body() if method == "POST" else (b"", 0)
+            try:
+                body = self._body() if method == "POST" else _Body(b"", 0)
+            except _Malformed:
+                self.close_connection = True
+                self.refuse(400, "BadRequest", "The request body is not valid chunked encoding.")
+                return
             served = self.server.mirror.acquire()
             try:
-                response = self._route(served, urlsplit(self.path), method, body, size)
+                response = self._route(served, urlsplit(self.path), method, body)
             except MirrorError as failure:
                 response = error(500, "ServerError", str(failure))
             except Exception as failure:  # answer, even for our own bugs
@@ -439,27 +474,37 @@ class _Handler(QuietHandler):
                 served.release()
             self._send(response, method, started)
 
-    def _body(self) -> tuple[bytes, int]:
+    def _body(self) -> _Body:
         """A POST's body and its size. A body past what a query may be is read and
         dropped (the answer says how big it was); one past _MAX_DRAINED is not read at
         all, and the connection closes after the answer."""
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            body = self._chunked()
-            size = len(body) if body is not None else _MAX_DRAINED + 1
-            if body is None:
+            data = self._chunked()
+            if data is None:
                 self.close_connection = True
-            return (body if body is not None and size <= MAX_QUERY_BYTES else b""), size
+                return _Body(b"", _MAX_DRAINED + 1, exact=False)
+            return _Body(data if len(data) <= MAX_QUERY_BYTES else b"", len(data))
         length = self.headers.get("Content-Length") or ""
         size = int(length) if length.isdigit() else 0
         if not length.isdigit() or size > _MAX_DRAINED:
             self.close_connection = True
-            return b"", size
-        body = self.rfile.read(size)
-        return (body if size <= MAX_QUERY_BYTES else b""), size
+            return _Body(b"", size)
+        data = self.rfile.read(size)
+        return _Body(data if size <= MAX_QUERY_BYTES else b"", size)
+
+    def handle_expect_100(self) -> bool:
+        """Ask for the body (100 Continue) only if it will be read: a body past
+        _MAX_DRAINED, or sent to a path that reads none, gets its refusal at once."""
+        length = self.headers.get("Content-Length") or ""
+        if length.isdigit() and int(length) > _MAX_DRAINED:
+            return True
+        if self.command != "POST" or not self.path.startswith(GRAPHQL_PREFIX):
+            return True
+        return super().handle_expect_100()
 
     def _chunked(self) -> bytes | None:
         """A body sent in chunks (a stream, Transfer-Encoding: chunked); None past
-        _MAX_DRAINED or malformed, and the rest is not read."""
+        _MAX_DRAINED, and the rest is not read. _Malformed if it is not chunks."""
         parts: list[bytes] = []
         size = 0
         while True:
@@ -467,9 +512,11 @@ class _Handler(QuietHandler):
             try:
                 length = int(line, 16)
             except ValueError:
-                return None
+                raise _Malformed from None
+            if length < 0:
+                raise _Malformed
             size += length
-            if length < 0 or size > _MAX_DRAINED:
+            if size > _MAX_DRAINED:
                 return None
             if length == 0:
                 while self.rfile.readline(1026).strip():  # trailers, then the blank line
@@ -479,7 +526,7 @@ class _Handler(QuietHandler):
             self.rfile.readline(3)  # the CRLF after the chunk
 
     def _route(
-        self, served: ServedRevision, url: SplitResult, method: str, body: bytes, size: int
+        self, served: ServedRevision, url: SplitResult, method: str, body: _Body
     ) -> Response:
         pairs = parse_qsl(url.query, keep_blank_values=True)
         if url.path.startswith("/files/"):
@@ -497,9 +544,10 @@ class _Handler(QuietHandler):
                 url.path,
                 without_token(pairs),
                 self.headers.get("Content-Type") or "",
-                body,
+                body.data,
                 self._host(),
-                size,
+                body.size,
+                body.exact,
             )
             return served.graphql().answer(request)
         match = SPACE_PATH.match(url.path)
@@ -519,8 +567,8 @@ class _Handler(QuietHandler):
                 sync = served.sync()
             except MirrorError as refusal:  # a commit without a usable sync token
                 return error(400, "BadRequest", str(refusal))
-            status, body = sync.answer(without_token(pairs), f"http://{self._host()}{url.path}")
-            return Response(status, body, summary="sync")
+            status, page = sync.answer(without_token(pairs), f"http://{self._host()}{url.path}")
+            return Response(status, page, summary="sync")
         answer = served.engine.answer(rest, without_token(pairs))
         if answer.status == 200:
             served.files.localize_urls(
@@ -537,10 +585,7 @@ class _Handler(QuietHandler):
         return f"{address!s}:{port}"
 
     def _send(self, response: Response, method: str, started: float) -> None:
-        headers = answer_headers(response, response.body)
-        head = [status_line(response.status, self.responses.get(response.status, ("",))[0])]
-        head += [f"{name}: {value}" for name, value in headers.items()]
-        payload = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+        payload = self.head(response.status, answer_headers(response, response.body))
         with contextlib.suppress(OSError):
             self.wfile.write(payload + (b"" if method == "HEAD" else response.body))
         log = self.server.mirror.config.log

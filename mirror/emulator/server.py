@@ -34,7 +34,6 @@ from mirror.delivery.http import (
     offered_token,
     preflight,
     same_token,
-    status_line,
     without_token,
 )
 from mirror.emulator.faults import Fault, FaultInjector, FaultPlan
@@ -211,22 +210,26 @@ class _Handler(QuietHandler):
             emulator.config.log(f"{method} {path} {response.status}{note} {elapsed:.0f}ms")
 
     def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
+        length = self.headers.get("Content-Length") or ""
+        if not length.isdigit():  # none (a read), or not a length: nothing read
+            self.close_connection = bool(length)
+            return b""
+        return self.rfile.read(int(length))
+
+    def refuse(self, status: int, code: str, message: str) -> None:
+        self._send(error(status, code, message), drop=False)
 
     def _send(self, response: Response, drop: bool) -> None:
+        headers_read = getattr(self, "headers", None)  # none when http.server refused
         host = (
-            self.headers.get("Host")
-            or f"{self.server.server_address[0]!s}:{self.server.server_address[1]}"
-        )
+            headers_read.get("Host") if headers_read else None
+        ) or f"{self.server.server_address[0]!s}:{self.server.server_address[1]}"
         body = response.body.replace(HOST_PLACEHOLDER.encode(), host.encode())
         headers = answer_headers(response, body)
         limit = self.server.emulator.config.faults.rate_limit
         if limit:
             headers["X-Contentful-RateLimit-Second-Limit"] = str(limit)
-        head = [status_line(response.status, self.responses.get(response.status, ("",))[0])]
-        head += [f"{name}: {value}" for name, value in headers.items()]
-        payload = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+        payload = self.head(response.status, headers)
         try:
             if drop:
                 self.wfile.write(payload + body[: len(body) // 2])

@@ -56,6 +56,7 @@ class GraphQLRequest:
     body: bytes
     host: str
     body_size: int = 0  # a POST's Content-Length (its body is not read past the limit)
+    body_size_exact: bool = True  # False: a chunked body of more than body_size - 1 bytes
 
 
 @dataclass
@@ -114,7 +115,7 @@ class GraphQLEndpoint:
         """What the request asks, checked for where it goes and its size."""
         self._check_place(request.path)
         if request.method == "POST":
-            limits.check_size(request.body_size)
+            limits.check_size(request.body_size, request.body_size_exact)
         params = _params(request)
         query = self._persisted_query(params)
         if request.method == "GET":
@@ -256,7 +257,12 @@ def _params(request: GraphQLRequest) -> _Params:
         ):
             fields: dict[str, Any] = dict(parse_qsl(request.body.decode("utf-8", "replace")))
         else:  # JSON; also sent as a form by `curl -d '{...}'` without a Content-Type
-            fields = _json_object(request.body, "INVALID_QUERY_FORMAT", "The request body")
+            what = "The request body"
+            if kind and kind not in _READ_AS_JSON and not kind.endswith("+json"):
+                what += (
+                    f' (sent as {kind[:60]}; send {{"query": ...}} as application/json, or a form)'
+                )
+            fields = _json_object(request.body, "INVALID_QUERY_FORMAT", what)
     else:
         fields = dict(request.query)
     return _Params(
@@ -287,6 +293,10 @@ def _object(value: Any, code: str, what: str) -> dict[str, Any]:
     return value
 
 
+# Content types a body is read as JSON under without a word (curl -d sends a form type).
+_READ_AS_JSON = ("application/json", "application/x-www-form-urlencoded", "text/plain")
+
+
 def _json_object(raw: bytes, code: str, what: str) -> dict[str, Any]:
     try:
         value = json.loads(raw)
@@ -313,6 +323,12 @@ def _formatted(error: GraphQLError) -> dict[str, Any]:
         formatted["message"] = "Query execution error. Internal error"
         formatted["extensions"] = contentful("INTERNAL_SERVER_ERROR")
     return formatted
+
+
+def refusal(status: int, code: str, message: str) -> Response:
+    """A request refused before it reached the endpoint (by the HTTP server), in the
+    GraphQL API's shape."""
+    return _errors(RequestError(status, code, message), uuid.uuid4().hex)
 
 
 def _errors(error: RequestError, request_id: str) -> Response:

@@ -40,13 +40,15 @@ DEFAULT_LIMIT = 100
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 
 
-def check_size(size: int) -> None:
+def check_size(size: int, exact: bool = True) -> None:
+    """Refuse a query of `size` bytes (not `exact`: more than `size` - 1, the rest unread)."""
     if size > MAX_QUERY_BYTES:
+        said = f"{size} bytes" if exact else f"more than {size - 1} bytes"
         raise RequestError(
             400,
             "QUERY_TOO_BIG",
             "Query cannot be executed. The maximum allowed size for a query is "
-            f"{MAX_QUERY_BYTES} bytes but it was {size} bytes",
+            f"{MAX_QUERY_BYTES} bytes but it was {said}",
             {"maximumSize": MAX_QUERY_BYTES, "size": size},
         )
 
