@@ -137,6 +137,7 @@ def test_unknown_space_environment_or_path_is_404(api: Api) -> None:
         response = api.get(path, initial="true")
         assert response.status_code == 404, path
         assert response.json()["sys"] == {"type": "Error", "id": "NotFound"}
+        assert response.json()["requestId"] == response.headers["X-Contentful-Request-Id"]
 
 
 def test_delivery_media_type_and_etag(api: Api) -> None:

@@ -110,14 +110,21 @@ def test_an_unknown_space_environment_or_path_is_not_found(
 
 def test_answers_carry_contentfuls_headers(history: tuple[Path, list[str]]) -> None:
     with serving(history[0]) as server:
-        response = Reader.of(server).get("/entries")
-        error = Reader.of(server).get("/entries", limit=5000)
+        reader = Reader.of(server)
+        response = reader.get("/entries")
+        error = reader.get("/entries", limit=5000)
+        others = [reader.get("/entries/nope"), reader.get("/sync", initial="true", limit=0)]
+        others.append(requests.delete(f"{reader.base}{reader.env_path}/entries", timeout=10))
     for sent in (response, error):
         assert sent.headers["Content-Type"] == "application/vnd.contentful.delivery.v1+json"
         assert sent.headers["Access-Control-Allow-Origin"] == "*"
         assert len(sent.headers["X-Contentful-Request-Id"]) == 32
     assert response.headers["ETag"].startswith('W/"')
     assert error.status_code == 400 and error.json()["sys"]["id"] == "InvalidQuery"
+    # An error names one request: its body's requestId is its header's.
+    for refused in (error, *others):
+        assert refused.status_code >= 400
+        assert refused.json()["requestId"] == refused.headers["X-Contentful-Request-Id"]
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "TRACE", "BREW"])

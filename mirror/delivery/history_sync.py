@@ -21,13 +21,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from mirror.client import tree as paths
+from mirror.delivery import answers
 from mirror.delivery.index import IndexCache, ItemPath, RevisionIndex, item_path, parse_item
 from mirror.delivery.revision import RevisionContent, open_revision
 from mirror.errors import MirrorError
@@ -383,8 +383,4 @@ def _iso(seconds: int) -> str:
 
 def error_body(code: str, message: str, details: Any = None) -> bytes:
     """An error as Contentful words it: {"sys": {"type": "Error", "id": code}, ...}."""
-    body: dict[str, Any] = {"sys": {"type": "Error", "id": code}, "message": message}
-    if details is not None:
-        body["details"] = details
-    body["requestId"] = uuid.uuid4().hex
-    return compact_json(body)
+    return compact_json(answers.error_body(code, message, details))

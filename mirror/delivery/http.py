@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from mirror.delivery.answers import error_body
 from mirror.wire import DELIVERY_MEDIA_TYPE, compact_json
 
 SPACE_PATH = re.compile(r"^/spaces/([^/]+)(?:/environments/([^/]+))?(/.*)?$")
 INVALID_TOKEN_MESSAGE = "The access token you sent could not be found or is invalid."
 NOT_FOUND_MESSAGE = "The resource could not be found."
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
+_REQUEST_ID = re.compile(rb'"requestId":"([0-9a-f]{32})"')
 # Headers a browser may send cross-origin: the SDKs send these two besides Authorization.
 _ALLOWED_HEADERS = "Authorization, Content-Type, X-Contentful-User-Agent, X-Contentful-Locale"
 # A header name (RFC 9110's token); a preflight asking for others than these gets them all
@@ -48,11 +50,7 @@ def json_response(status: int, value: Any, summary: str = "") -> Response:
 
 def error(status: int, code: str, message: str, details: Any = None) -> Response:
     """An error as Contentful words it: {"sys": {"type": "Error", "id": code}, ...}."""
-    body: dict[str, Any] = {"sys": {"type": "Error", "id": code}, "message": message}
-    if details is not None:
-        body["details"] = details
-    body["requestId"] = uuid.uuid4().hex
-    return Response(status, compact_json(body), summary=code)
+    return Response(status, compact_json(error_body(code, message, details)), summary=code)
 
 
 def not_found(kind: str | None = None, item_id: str | None = None) -> Response:
@@ -119,10 +117,12 @@ def without_token(query: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def answer_headers(response: Response, body: bytes) -> dict[str, str]:
     """Every header of an answer whose (final) body is `body`."""
+    # An error names its request in its body too: the header says the same id.
+    named = _REQUEST_ID.search(body) if response.status >= 400 else None
     headers = {
         "Content-Type": response.media_type,
         "Content-Length": str(len(body)),
-        "X-Contentful-Request-Id": uuid.uuid4().hex,
+        "X-Contentful-Request-Id": named[1].decode() if named else uuid.uuid4().hex,
         "Access-Control-Allow-Origin": "*",
         "Access-Control-Expose-Headers": "Etag",
         **response.headers,
