@@ -350,6 +350,10 @@ def test_browsers_may_post_rest_paths_stay_read_only(server: MirrorServer) -> No
     }
     assert {name.strip() for name in asked.split(",")} <= allowed
     assert "authorization" in allowed
+    gaps = requests.options(
+        client.url, headers={"Access-Control-Request-Headers": "x-one,, ,X-Two"}, timeout=10
+    )
+    assert gaps.headers["Access-Control-Allow-Headers"].endswith(", x-one, X-Two")
     odd = requests.options(
         client.url, headers={"Access-Control-Request-Headers": "a b"}, timeout=10
     )
@@ -594,6 +598,10 @@ def _raw(server: MirrorServer, request: bytes) -> tuple[str, dict[str, str], byt
     return status, headers, body
 
 
+def _code_of(body: bytes) -> str:
+    return str(json.loads(body)["errors"][0]["extensions"]["contentful"]["code"])
+
+
 def test_what_http_server_refuses_is_json_in_the_apis_shape(server: MirrorServer) -> None:
     path = GraphQL(server).url.removeprefix(server.base_url)
     many = "".join(f"X-{number}: y\r\n" for number in range(120))
@@ -608,6 +616,14 @@ def test_what_http_server_refuses_is_json_in_the_apis_shape(server: MirrorServer
     assert json.loads(body)["sys"]["id"] == "RequestHeaderFieldsTooLarge"
     status, _, body = _raw(server, f"GET {rest} HTTP/7.0\r\n\r\n".encode())
     assert status.startswith("HTTP/1.1 505") and json.loads(body)["sys"]["type"] == "Error"
+    status, _, body = _raw(server, f"GET {path} HTTP/7.0\r\n\r\n".encode())
+    assert status.startswith("HTTP/1.1 505")
+    assert _code_of(body) == "HTTP_VERSION_NOT_SUPPORTED"
+    # After a GraphQL request on the same connection, a refused REST one is REST's.
+    ask = f"GET {path}?query=%7B__typename%7D HTTP/1.1\r\nHost: x\r\n\r\n"
+    status, _, body = _raw(server, f"{ask}GET {rest} HTTP/1.1 extra\r\n\r\n".encode())
+    assert body.count(b"HTTP/1.1 400") == 1  # the second answer, after the first's body
+    assert json.loads(body.rsplit(b"\r\n\r\n", 1)[1])["sys"]["id"] == "BadRequest"
     put = requests.put(GraphQL(server).url, data=b"{}", timeout=20)
     assert _refused(put, 405, "METHOD_NOT_ALLOWED") and put.headers["Allow"] == (
         "GET, POST, HEAD, OPTIONS"

@@ -440,7 +440,14 @@ def test_files_that_hold_no_item_are_named_when_their_commit_is_served(tmp_path:
             f"served: entries/place/lisbon.json; mirror verify {tmp_path} says why"
         ]
         assert reader.get("/entries/porto").status_code == 200
-    command = [sys.executable, "-m", "mirror", "serve", str(tmp_path), "--rev", "HEAD~1"]
+        git(tmp_path, "rm", "-q", "entries/place/lisbon.json")
+        git(tmp_path, "commit", "-qm", "the stray file removed")
+        last = git(tmp_path, "rev-parse", "HEAD").strip()
+        deadline = time.monotonic() + 10
+        while server.commit != last and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert warnings[2:] == [f"every file at {last[:10]} is served again"]
+    command = [sys.executable, "-m", "mirror", "serve", str(tmp_path), "--rev", "HEAD~2"]
     process = subprocess.Popen(
         [*command, "--port", "0", "--json", "--quiet"],
         stdout=subprocess.PIPE,

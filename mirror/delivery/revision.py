@@ -74,7 +74,7 @@ def resolve(objects: GitObjects, rev: str) -> str:
         raise UsageError("the mirror has no rounds yet (no commit): run mirror sync on it first")
     if not commit:
         raise UsageError(
-            f"--rev {rev}: the repository has no such commit (mirror log DIR lists the rounds)"
+            f"--rev {rev} names no commit of the repository (mirror log DIR lists the rounds)"
         )
     return commit
 

@@ -243,16 +243,22 @@ class MirrorServer:
             return False
         with self._lock:
             old, self._current = self._current, fresh
+        had_unreadable = bool(old.content.index.unreadable)
         old.retire()
         self._say(f"serving {commit[:10]}")
-        self._warn_unreadable(fresh)
+        self._warn_unreadable(fresh, had_unreadable)
         return True
 
-    def _warn_unreadable(self, served: ServedRevision) -> None:
+    def _warn_unreadable(self, served: ServedRevision, had_unreadable: bool = False) -> None:
         """Files the commit holds that no answer shows: a site built from it would lack
-        their pages without a word, so it is said when the commit is served."""
+        their pages without a word, so it is said when the commit is served (and that
+        all are served again, after a commit that had such files)."""
         unreadable = served.content.index.unreadable
-        if not unreadable or self.config.warn is None:
+        if self.config.warn is None:
+            return
+        if not unreadable:
+            if had_unreadable:
+                self.config.warn(f"every file at {served.commit[:10]} is served again")
             return
         shown = ", ".join(unreadable[:3])
         more = f" and {len(unreadable) - 3} more" if len(unreadable) > 3 else ""
@@ -406,7 +412,7 @@ class _Handler(QuietHandler):
 
     def do_OPTIONS(self) -> None:
         methods = _GRAPHQL_METHODS if self.path.startswith(GRAPHQL_PREFIX) else None
-        requested = self.headers.get("Access-Control-Request-Headers")
+        requested = self.headers.get_all("Access-Control-Request-Headers")
         self._send(preflight(methods, requested), "OPTIONS", time.perf_counter())
 
     def do_POST(self) -> None:
@@ -435,18 +441,23 @@ class _Handler(QuietHandler):
         if code == 501:  # any other method (TRACE, BREW, ...): the same JSON 405 as writes
             self._refuse()
             return
-        if code == 414:  # a request line over http.server's 64 KB: which API it was for
-            self.command = self.command or "GET"
-            words = getattr(self, "raw_requestline", b"")[:1024].split(b" ")
-            self.path = words[1].decode("latin-1") if len(words) > 1 else ""
+        # Refused before http.server set the path (or with the last request's left):
+        # which API the request was for is read from its line, as far as it came.
+        words = getattr(self, "raw_requestline", b"")[:1024].split()
+        self.path = words[1].decode("latin-1") if len(words) > 1 else ""
+        self.command = self.command or (words[0].decode("latin-1")[:16] if words else "GET")
+        if code == 414:
+            graphql = self.path.startswith(GRAPHQL_PREFIX)
             message = "The URL is longer than this server reads (64 KB)"
-            explain = "send a GraphQL query as a POST body, or ask for fewer entries at once"
+            explain = (
+                "send the query as a POST body"
+                if graphql
+                else "ask for fewer entries at once (sys.id[in] of fewer ids, say)"
+            )
         super().send_error(code, message, explain)
 
     def refuse(self, status: int, code: str, message: str) -> None:
         """In the shape of the API the path names: GraphQL's errors, or REST's."""
-        self.command = self.command or "GET"
-        self.path = getattr(self, "path", "")
         if self.path.startswith(GRAPHQL_PREFIX):
             graphql_code = re.sub(r"(?<!^)(?=[A-Z])", "_", code).upper()
             response = graphql_refusal(status, graphql_code, message)

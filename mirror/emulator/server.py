@@ -173,7 +173,8 @@ class _Handler(QuietHandler):
         self._dispatch("DELETE")
 
     def do_OPTIONS(self) -> None:
-        self._send(preflight(None, self.headers.get("Access-Control-Request-Headers")), drop=False)
+        requested = self.headers.get_all("Access-Control-Request-Headers")
+        self._send(preflight(None, requested), drop=False)
 
     def do_POST(self) -> None:
         self._send(method_not_allowed("POST"), drop=False)
