@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,48 @@ def synced_rounds(emulator: Emulator, directory: Path, last: int, *extra: str) -
 def serving(directory: Path, **config: Any) -> Iterator[MirrorServer]:
     with MirrorServer(MirrorServerConfig(directory, **config)) as server:
         yield server
+
+
+@dataclass
+class ServeProcess:
+    """`mirror serve` in a process of its own, and the facts its first line printed."""
+
+    process: subprocess.Popen[str]
+    facts: dict[str, Any]
+    stdout: str = ""  # what it printed after the facts, once stopped
+    stderr: str = ""  # what it said, once stopped
+
+    @property
+    def graphql_url(self) -> str:
+        facts = self.facts
+        where = f"spaces/{facts['space']}/environments/{facts['environment']}"
+        return f"{facts['base_url']}/content/v1/{where}"
+
+    def wait(self, timeout: float = 30) -> int:
+        """Its exit code once it stops on its own (or from a signal sent it)."""
+        self.stdout, self.stderr = self.process.communicate(timeout=timeout)
+        return self.process.returncode
+
+    def stop(self, timeout: float = 30) -> int:
+        """SIGTERM, as Ctrl-C or a cancelled job would stop it; its exit code."""
+        if self.process.poll() is None:
+            self.process.terminate()
+        return self.wait(timeout)
+
+
+@contextmanager
+def serve_process(*arguments: str) -> Iterator[ServeProcess]:
+    """`mirror serve ARGUMENTS --port 0 --json`, its first line read; stopped at the end
+    if it still runs (pass -q: its request log is read only then)."""
+    command = [sys.executable, "-m", "mirror", "serve", *arguments, "--port", "0", "--json"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        yield ServeProcess(process, json.loads(process.stdout.readline()))
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=30)
 
 
 class Reader:

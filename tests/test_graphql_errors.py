@@ -10,8 +10,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +23,7 @@ from mirror.delivery.server import MirrorServer
 from mirror.emulator import Emulator, EmulatorConfig
 from tests.conftest import git, sync_json
 from tests.graphql_support import GraphQL, write_space
-from tests.serving import Reader, serving, synced_rounds
+from tests.serving import Reader, serve_process, serving, synced_rounds
 
 
 @pytest.fixture(scope="module")
@@ -433,29 +431,9 @@ def test_a_model_with_colliding_names_answers_422_and_rest_still_works(tmp_path:
 def test_mirror_serve_port_0_json_prints_the_address_graphql_is_served_at(
     history: tuple[Path, list[str]],
 ) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "mirror",
-        "serve",
-        str(history[0]),
-        "--port",
-        "0",
-        "--json",
-        "-q",
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        facts = json.loads(process.stdout.readline())
-        url = (
-            f"{facts['base_url']}/content/v1/spaces/{facts['space']}"
-            f"/environments/{facts['environment']}"
-        )
-        response = requests.post(url, json={"query": "{ cityCollection { total } }"}, timeout=30)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with serve_process(str(history[0]), "-q") as served:
+        body = {"query": "{ cityCollection { total } }"}
+        response = requests.post(served.graphql_url, json=body, timeout=30)
     assert response.status_code == 200
     assert response.json() == {"data": {"cityCollection": {"total": 9}}}
 
@@ -466,11 +444,8 @@ def test_workers_answer_from_one_port_as_one_process_does_and_stop_together(
     """`--workers 2`: two forked processes accept on the port printed once; each answer
     (GraphQL and REST, on 8 connections at once) is the single server's; SIGTERM stops
     the parent and both workers, exit 0."""
-    command = [sys.executable, "-m", "mirror", "serve", str(history[0]), "--port", "0"]
-    process = subprocess.Popen([*command, "--json", "-q", "--workers", "2"], stdout=subprocess.PIPE)
-    try:
-        assert process.stdout is not None
-        facts = json.loads(process.stdout.readline())
+    with serve_process(str(history[0]), "-q", "--workers", "2") as served:
+        facts = served.facts
         where = f"spaces/{facts['space']}/environments/{facts['environment']}"
         query = """{ cityCollection(order: name_ASC) {
             items { name linkedFrom { placeCollection { total } } } } }"""
@@ -481,16 +456,15 @@ def test_workers_answer_from_one_port_as_one_process_does_and_stop_together(
         def ask(_: int) -> tuple[Any, Any]:
             with requests.Session() as session:
                 body = {"query": query, "variables": {}}
-                graphql = session.post(f"{facts['base_url']}/content/v1/{where}", json=body)
+                graphql = session.post(served.graphql_url, json=body)
                 return graphql.json(), session.get(facts["base_url"] + rest, timeout=30).json()
 
         with ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(ask, range(16)))
-        workers = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
-    finally:
-        process.terminate()
-        code = process.wait(timeout=30)
-    assert len(workers) == 2 and process.stdout.read() == b""  # the facts, printed once
+        pid = served.process.pid
+        workers = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        code = served.stop()
+    assert len(workers) == 2 and served.stdout == ""  # the facts, printed once
     assert all(answer == (expected, expected_rest) for answer in answers)
     assert code == 0 and not any(Path(f"/proc/{pid}").exists() for pid in workers)
 
@@ -505,30 +479,19 @@ def test_several_operations_without_a_name_say_what_is_missing(server: MirrorSer
 
 
 def test_a_killed_worker_stops_the_server_saying_how(history: tuple[Path, list[str]]) -> None:
-    command = [sys.executable, "-m", "mirror", "serve", str(history[0]), "--port", "0"]
-    process = subprocess.Popen(
-        [*command, "--json", "-q", "--workers", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        json.loads(process.stdout.readline())
-        children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    with serve_process(str(history[0]), "-q", "--workers", "2") as served:
+        children = Path(f"/proc/{served.process.pid}/task/{served.process.pid}/children")
         for _ in range(100):  # the workers are forked once the address is printed
             workers = [int(pid) for pid in children.read_text().split()]
             if len(workers) == 2:
                 break
             time.sleep(0.05)
         os.kill(workers[0], signal.SIGKILL)
-        _, stderr = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 1
-    assert f"worker process {workers[0]} was killed by SIGKILL; stopping the others" in stderr
-    assert "Traceback" not in stderr
+        code = served.wait()
+    assert code == 1
+    said = served.stderr
+    assert f"worker process {workers[0]} was killed by SIGKILL; stopping the others" in said
+    assert "Traceback" not in said
     assert not Path(f"/proc/{workers[1]}").exists() or _is_zombie_or_gone(workers[1])
 
 

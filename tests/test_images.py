@@ -12,7 +12,6 @@ import os
 import signal
 import struct
 import subprocess
-import sys
 import time
 import zlib
 from collections.abc import Iterator
@@ -30,7 +29,7 @@ from mirror.images.cache import ImageCache, cache_key
 from mirror.images.geometry import plan_for
 from mirror.images.params import ImageParamError, ImageParams, parse_params, transform_query
 from tests.conftest import git, sync_json
-from tests.serving import Reader, serving
+from tests.serving import Reader, serve_process, serving
 
 RED, GREEN, BLUE, YELLOW = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)
 QUADRANTS = "assets/files/quadrants/en-US/quadrants.jpg"
@@ -587,22 +586,15 @@ def _pairs(query: str) -> list[tuple[str, str]]:
 def test_a_stop_lets_the_answer_being_made_finish(mirror_dir: Path) -> None:
     """SIGTERM to `mirror serve` while it transforms a large image: the answer is
     finished and sent before the process exits, not cut off."""
-    command = [sys.executable, "-m", "mirror", "serve", str(mirror_dir), "--port", "0"]
-    process = subprocess.Popen([*command, "--json", "-q"], stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        base = json.loads(process.stdout.readline())["base_url"]
-        reader = Reader(base, "wayfarer", "master", "any")
+    with serve_process(str(mirror_dir), "-q") as served:
+        reader = Reader(served.facts["base_url"], "wayfarer", "master", "any")
         url = "http:" + reader.json("/assets/texture")["fields"]["file"]["url"]
         query = "?w=4000&h=4000&fit=scale&fm=webp&q=93"  # about a second of work, uncached
         with ThreadPoolExecutor(1) as pool:
             answer = pool.submit(requests.get, url + query, timeout=60)
             time.sleep(0.3)
-            process.send_signal(signal.SIGTERM)
+            served.process.send_signal(signal.SIGTERM)
             response = answer.result()
-        assert process.wait(timeout=60) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
+        assert served.wait(timeout=60) == 0
     assert response.status_code == 200
     assert Image.open(io.BytesIO(response.content)).size == (4000, 4000)

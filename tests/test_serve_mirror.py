@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +18,7 @@ from mirror.delivery.server import MirrorServer, MirrorServerConfig
 from mirror.emulator import Emulator, EmulatorConfig
 from mirror.errors import EXIT_USAGE, UsageError
 from tests.conftest import files_of, git, mirror, sync_args, sync_json
-from tests.serving import Reader, comparable, item_state, serving, synced_rounds
+from tests.serving import Reader, comparable, item_state, serve_process, serving, synced_rounds
 
 QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("/entries", {}),
@@ -342,16 +340,9 @@ def test_a_client_starts_from_an_old_revision_and_goes_on_at_the_source(
 
 def test_json_prints_the_connection_facts_first(history: tuple[Path, list[str]]) -> None:
     directory, commits = history
-    options = ["--port", "0", "--json", "--rev", commits[2], "--access-token", "tok", "--quiet"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mirror", "serve", str(directory), *options],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        facts = json.loads(process.stdout.readline())
+    options = ["--rev", commits[2], "--access-token", "tok", "--quiet"]
+    with serve_process(str(directory), *options) as served:
+        facts = served.facts
         assert set(facts) == {"base_url", "space", "environment", "revision", "commit"} | {
             "access_token"
         }
@@ -359,9 +350,6 @@ def test_json_prints_the_connection_facts_first(history: tuple[Path, list[str]])
         assert facts["commit"] == commits[2] and facts["access_token"] == "tok"
         url = f"{facts['base_url']}/spaces/wayfarer/entries?access_token=tok&limit=1"
         assert requests.get(url, timeout=10).status_code == 200
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_options_of_the_other_kind_of_folder_are_refused(history: tuple[Path, list[str]]) -> None:
@@ -447,17 +435,6 @@ def test_files_that_hold_no_item_are_named_when_their_commit_is_served(tmp_path:
         while server.commit != last and time.monotonic() < deadline:
             time.sleep(0.02)
         assert warnings[2:] == [f"every file at {last[:10]} is served again"]
-    command = [sys.executable, "-m", "mirror", "serve", str(tmp_path), "--rev", "HEAD~2"]
-    process = subprocess.Popen(
-        [*command, "--port", "0", "--json", "--quiet"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        json.loads(process.stdout.readline())
-    finally:
-        process.terminate()
-        _, said = process.communicate(timeout=10)
-    assert "warning: 2 file(s) at" in said and "entries/city/porto.json" in said
+    with serve_process(str(tmp_path), "--rev", "HEAD~2", "--quiet") as served:
+        served.stop()
+    assert "warning: 2 file(s) at" in served.stderr and "entries/city/porto.json" in served.stderr

@@ -12,7 +12,7 @@ import re
 import socket
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from mirror.delivery.answers import error_body
@@ -159,6 +159,19 @@ REFUSAL_IDS = {
     431: "RequestHeaderFieldsTooLarge",
     505: "HttpVersionNotSupported",
 }
+
+
+class QuietServer(ThreadingHTTPServer):
+    """What the emulator and the mirror server share: a thread per connection, a port
+    free again at once after a stop, and clients that hang up mid-answer taken for what
+    they are (no traceback on stderr)."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
 
 
 class QuietHandler(BaseHTTPRequestHandler):

@@ -24,7 +24,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, parse_qsl, urlsplit
@@ -34,6 +33,7 @@ from mirror.delivery.history_sync import HistorySync
 from mirror.delivery.http import (
     SPACE_PATH,
     QuietHandler,
+    QuietServer,
     Response,
     answer_headers,
     error,
@@ -371,14 +371,8 @@ class MirrorServer:
         self.stop()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
+class _Server(QuietServer):
     mirror: MirrorServer
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that hangs up mid-answer is no error of ours
 
     def get_request(self) -> tuple[socket.socket, Any]:
         connection, address = super().get_request()

@@ -12,7 +12,6 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
@@ -23,6 +22,7 @@ from mirror.delivery.engine import DeliveryEngine
 from mirror.delivery.http import (
     SPACE_PATH,
     QuietHandler,
+    QuietServer,
     Response,
     answer_headers,
     bearer,
@@ -148,15 +148,8 @@ class Emulator:
         self.stop()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
+class _Server(QuietServer):
     emulator: Emulator
-
-    def handleerror(self, request: Any, client_address: Any) -> None:
-        # Clients that hang up mid-response are normal for a fault-injecting server.
-        pass
 
 
 class _Handler(QuietHandler):
