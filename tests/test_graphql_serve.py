@@ -17,6 +17,7 @@ from PIL import Image
 from mirror.delivery import index
 from mirror.delivery.server import MirrorServer
 from mirror.emulator import Emulator, EmulatorConfig
+from mirror.graphql import execution
 from mirror.graphql.builtins import serialize_date_time
 from tests.conftest import sync_json
 from tests.graphql_support import (
@@ -558,7 +559,7 @@ def _embedded(node: Any, node_type: str) -> list[str]:
 
 
 def test_rich_text_has_its_json_and_links_an_unresolvable_one_null_with_its_error(
-    sample: MirrorServer,
+    sample: MirrorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rest, client = Reader.of(sample), GraphQL(sample)
     query = """{ guide(id: "guide-lisbon-on-foot") { body { json links {
@@ -594,6 +595,15 @@ def test_rich_text_has_its_json_and_links_an_unresolvable_one_null_with_its_erro
         "linkId": "alfama-walk-route",
         "linkingEntryId": "guide-lisbon-on-foot",
     }
+    # Asked again, the answer is the one kept, naming the new request.
+    monkeypatch.setattr(execution, "execute", None)  # not run again
+    again = client.post(query)
+    assert again.headers["X-Contentful-Request-Id"] != response.headers["X-Contentful-Request-Id"]
+    [error_again] = again.json()["errors"]
+    named = error_again["extensions"]["contentful"].pop("requestId")
+    assert named == again.headers["X-Contentful-Request-Id"]
+    del contentful["requestId"]
+    assert again.json()["data"] == body["data"] and error_again == error
 
 
 def test_a_page_of_links_costs_a_few_index_queries_not_one_per_link(

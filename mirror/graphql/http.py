@@ -94,8 +94,12 @@ class GraphQLEndpoint:
         self.source = source
         self._documents: Lru[tuple[DocumentNode | None, list[GraphQLError]]] = Lru(DOCUMENTS)
         self._persisted: Lru[str] = Lru(PERSISTED_QUERIES)
-        # The revision never changes: an answer without errors stays true while it is served.
-        self._answers: Lru[tuple[bytes, str]] = Lru(ANSWERS, lambda a: len(a[0]), ANSWER_BYTES)
+        # The revision never changes: an answer stays true while it is served. Kept with
+        # the cost it was sent with and the request id its errors name (if any), which a
+        # later request's id replaces.
+        self._answers: Lru[tuple[bytes, str, str | None]] = Lru(
+            ANSWERS, lambda a: len(a[0]), ANSWER_BYTES
+        )
 
     def answer(self, request: GraphQLRequest) -> Response:
         request_id = uuid.uuid4().hex
@@ -104,10 +108,14 @@ class GraphQLEndpoint:
             key = (query, compact_json(params.variables), params.operation_name, request.host)
             cached = self._answers.get(key)
             if cached is not None:
-                return _answer(200, cached[0], request_id, cached[1])
-            response, complete = self._run(params, query, request.host, request_id)
-            if complete:
-                self._answers.put(key, (response.body, response.headers[COST_HEADER]))
+                body, cost, named = cached
+                if named is not None:  # 32 random hex digits: they occur nowhere else
+                    body = body.replace(named.encode(), request_id.encode())
+                return _answer(200, body, request_id, cost)
+            response, errors = self._run(params, query, request.host, request_id)
+            if errors != "unexpected":
+                named = request_id if errors == "expected" else None
+                self._answers.put(key, (response.body, response.headers[COST_HEADER], named))
             return response
         except RequestError as refusal:
             return _errors(refusal, request_id)
@@ -123,10 +131,10 @@ class GraphQLEndpoint:
             limits.check_size(len(query.encode()))
         return params, query
 
-    def _run(
-        self, params: _Params, query: str, host: str, request_id: str
-    ) -> tuple[Response, bool]:
-        """The answer, and whether it is complete (no errors): then it may be kept."""
+    def _run(self, params: _Params, query: str, host: str, request_id: str) -> tuple[Response, str]:
+        """The answer, and what errors it holds: "none"; "expected" ones, from the
+        content (an unresolvable link, an unknown locale), which the next request would
+        get too; "unexpected" ones (a bug of ours), which are not kept."""
         limits.check_nesting(query)
         limits.check_value_nesting(params.variables)
         revision = self.source.revision()  # SchemaGenerationError (422) if it has none
@@ -157,10 +165,12 @@ class GraphQLEndpoint:
         finally:
             context.close()
         body: dict[str, Any] = {"data": result.data}
-        errors = result.errors
+        errors = result.errors or []
         if errors:
             body["errors"] = with_request_id([_formatted(e) for e in errors], request_id)
-        return _answer(200, compact_json(body), request_id, str(cost)), not errors
+        expected = all("contentful" in (error.extensions or {}) for error in errors)
+        kind = "unexpected" if not expected else "expected" if errors else "none"
+        return _answer(200, compact_json(body), request_id, str(cost)), kind
 
     def _check_place(self, path: str) -> None:
         match = PATH.match(path)
