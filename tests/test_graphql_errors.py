@@ -5,6 +5,7 @@ whose content model cannot become a schema."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -633,6 +634,37 @@ def test_a_client_that_stops_sending_is_let_go(
         started = time.monotonic()
         assert connection.recv(1024) == b""  # closed, without an answer
         assert time.monotonic() - started < 15
+
+
+def test_a_client_sending_a_byte_now_and_then_is_let_go(
+    server: MirrorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each byte comes well within the timeout, but the request never does: the
+    timeout bounds the whole request, and others are answered meanwhile."""
+    from mirror.delivery.http import QuietHandler
+
+    monkeypatch.setattr(QuietHandler, "timeout", 1.5)
+    host, port = server.base_url.removeprefix("http://").split(":")
+    path = GraphQL(server).url.removeprefix(server.base_url)
+    head = f"GET {path}?query=%7B__typename%7D HTTP/1.1\r\nHost: x\r\nX-Slow: "
+    with socket.create_connection((host, int(port)), timeout=20) as connection:
+        connection.sendall(head.encode())
+        started = time.monotonic()
+        let_go = False
+        while not let_go and time.monotonic() - started < 8:
+            with contextlib.suppress(OSError):  # a reset once let go
+                connection.sendall(b"y")
+            time.sleep(0.3)
+            assert GraphQL(server).post("{ __typename }").status_code == 200
+            connection.setblocking(False)
+            try:
+                let_go = connection.recv(1024) == b""
+            except BlockingIOError:
+                pass
+            except OSError:
+                let_go = True
+            connection.setblocking(True)
+        assert let_go and time.monotonic() - started < 5
 
 
 def test_a_body_of_another_kind_than_json_or_a_form_is_named(server: MirrorServer) -> None:

@@ -8,8 +8,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import io
+import math
 import re
 import socket
+import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -174,19 +177,52 @@ class QuietServer(ThreadingHTTPServer):
         pass
 
 
+class _Reads(io.RawIOBase):
+    """A connection's reads, each given only the time left until `deadline`: a client
+    sending a byte now and then cannot stretch one request for ever. Writes keep the
+    connection's own timeout (`patience`)."""
+
+    def __init__(self, connection: socket.socket, patience: float) -> None:
+        self.connection = connection
+        self.patience = patience
+        self.deadline = math.inf
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request was not received in time")
+        self.connection.settimeout(min(left, self.patience))
+        try:
+            return self.connection.recv_into(buffer)
+        finally:
+            self.connection.settimeout(self.patience)
+
+
 class QuietHandler(BaseHTTPRequestHandler):
     """What the emulator's and the mirror server's handlers share: HTTP/1.1 with
     keep-alive, answers sent without Nagle's delay, no access log on stderr (each
     server logs requests its own way), and http.server's own refusals in JSON."""
 
     protocol_version = "HTTP/1.1"
-    # A client silent this long (a body shorter than its Content-Length, an idle
-    # keep-alive connection) is let go, so that it cannot hold a thread for ever.
+    # A request not received whole this long after the connection was ready for it
+    # (a body shorter than its Content-Length, a byte sent now and then, an idle
+    # keep-alive connection) is not waited for: the connection is let go, so that no
+    # client holds a thread for ever.
     timeout = 60
 
     def setup(self) -> None:
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._reads = _Reads(self.connection, self.timeout)
+        made, self.rfile = self.rfile, io.BufferedReader(self._reads)
+        made.close()  # the file socketserver made holds the socket open until closed
+
+    def handle_one_request(self) -> None:
+        self._reads.deadline = time.monotonic() + self.timeout
+        super().handle_one_request()
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -201,9 +237,10 @@ class QuietHandler(BaseHTTPRequestHandler):
             return
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_WR)
-            self.connection.settimeout(_LINGER_SECONDS)
+            until = time.monotonic() + _LINGER_SECONDS
             dropped = 0
-            while dropped < _LINGER_BYTES:
+            while dropped < _LINGER_BYTES and (left := until - time.monotonic()) > 0:
+                self.connection.settimeout(left)
                 chunk = self.connection.recv(65536)
                 if not chunk:
                     break
