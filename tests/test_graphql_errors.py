@@ -667,6 +667,42 @@ def test_a_client_sending_a_byte_now_and_then_is_let_go(
         assert let_go and time.monotonic() - started < 5
 
 
+def test_a_body_no_answer_reads_is_never_taken_for_the_next_request(
+    server: MirrorServer,
+) -> None:
+    client = GraphQL(server)
+    rest = f"{server.base_url}/spaces/wayfarer/environments/master/entries?limit=1"
+    with requests.Session() as session:
+        with_body = session.get(rest, json={"a": 1}, timeout=20)
+        assert with_body.status_code == 200 and with_body.headers["Connection"] == "close"
+        assert session.get(rest, timeout=20).status_code == 200
+    path = client.url.removeprefix(server.base_url)
+    smuggled = "GET /spaces/wayfarer/environments/master/entries/smuggled HTTP/1.1\r\n\r\n"
+    status, _, body = _raw(
+        server,
+        f"GET {path}?query=%7B__typename%7D HTTP/1.1\r\nHost: x\r\n"
+        f"Content-Length: {len(smuggled)}\r\n\r\n{smuggled}".encode(),
+    )
+    assert status.startswith("HTTP/1.1 200") and b"HTTP/1.1" not in body  # one answer only
+    # Chunks and a Content-Length both: read as chunks, then the connection closes.
+    query = json.dumps({"query": "{ __typename }"}).encode()
+    chunked = f"{len(query):x}\r\n".encode() + query + b"\r\n0\r\n\r\n"
+    status, headers, body = _raw(
+        server,
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n".encode()
+        + chunked
+        + b"GET / HTTP/1.1\r\n\r\n",
+    )
+    assert status.startswith("HTTP/1.1 200") and headers["Connection"] == "close"
+    assert json.loads(body) == {"data": {"__typename": "Query"}}
+    status, headers, body = _raw(
+        server, f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{{}}".encode()
+    )
+    assert status.startswith("HTTP/1.1 400") and headers["Connection"] == "close"
+    assert "Content-Length is not a number" in json.loads(body)["errors"][0]["message"]
+
+
 def test_a_body_of_another_kind_than_json_or_a_form_is_named(server: MirrorServer) -> None:
     client = GraphQL(server)
     for kind in ("application/graphql", "multipart/form-data; boundary=x"):

@@ -177,6 +177,20 @@ class QuietServer(ThreadingHTTPServer):
         pass
 
 
+@dataclass
+class Body:
+    """A request's body as read: `data` (None: past the limit, not read) and `size`
+    (not `exact`: a chunked body of more than size - 1 bytes, not read to its end)."""
+
+    data: bytes | None
+    size: int
+    exact: bool = True
+
+
+class MalformedBody(Exception):
+    """A body that says it is sent in chunks and is not."""
+
+
 class _Reads(io.RawIOBase):
     """A connection's reads, each given only the time left until `deadline`: a client
     sending a byte now and then cannot stretch one request for ever. Writes keep the
@@ -213,16 +227,92 @@ class QuietHandler(BaseHTTPRequestHandler):
     # client holds a thread for ever.
     timeout = 60
 
+    # The largest body a server reads; a larger one is refused unread, and the
+    # connection closes after the answer.
+    max_body = 2**20
+
     def setup(self) -> None:
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._reads = _Reads(self.connection, self.timeout)
         made, self.rfile = self.rfile, io.BufferedReader(self._reads)
         made.close()  # the file socketserver made holds the socket open until closed
+        self.unread_body = False
 
     def handle_one_request(self) -> None:
         self._reads.deadline = time.monotonic() + self.timeout
+        self.unread_body = False
         super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        """http.server's parsing, and what it leaves unchecked of a body's framing
+        (RFC 9112 6.3): one Content-Length, a number; with chunks, the connection
+        closes after the answer. A body no handler reads is not taken for the next
+        request: the connection closes after the answer instead."""
+        if not super().parse_request():
+            return False
+        lengths = {value.strip() for value in self.headers.get_all("Content-Length") or ()}
+        chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
+        if len(lengths) > 1:
+            self.send_error(400, "The request has several Content-Length headers")
+            return False
+        length = next(iter(lengths), "0")
+        if not chunked and not length.isdigit():
+            self.send_error(400, f"Content-Length is not a number of bytes: {length[:20]!r}")
+            return False
+        if chunked and lengths:
+            self.close_connection = True
+        self.unread_body = chunked or int(length) > 0
+        return True
+
+    def handle_expect_100(self) -> bool:
+        """Ask for the body (100 Continue) only if it will be read; otherwise the
+        refusal is the answer, at once."""
+        return super().handle_expect_100() if self.reads_body() else True
+
+    def reads_body(self) -> bool:
+        """Whether this request's body would be read (a server may say more)."""
+        length = self.headers.get("Content-Length") or "0"
+        return length.isdigit() and int(length) <= self.max_body
+
+    def read_body(self) -> Body:
+        """This request's body, read whole up to `max_body` bytes; past that it is not
+        read (`data` None) and the connection closes after the answer."""
+        self.unread_body = False
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            data = self._chunks()
+            if data is None:
+                self.close_connection = True
+                return Body(None, self.max_body + 1, exact=False)
+            return Body(data, len(data))
+        size = int(self.headers.get("Content-Length") or 0)  # checked by parse_request
+        if size > self.max_body:
+            self.close_connection = True
+            return Body(None, size)
+        return Body(self.rfile.read(size), size)
+
+    def _chunks(self) -> bytes | None:
+        """A body sent in chunks (a stream, Transfer-Encoding: chunked); None past
+        max_body, and the rest is not read. MalformedBody if it is not chunks."""
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            line = self.rfile.readline(1026).split(b";", 1)[0].strip()
+            try:
+                length = int(line, 16)
+            except ValueError:
+                raise MalformedBody from None
+            if length < 0:
+                raise MalformedBody
+            size += length
+            if size > self.max_body:
+                return None
+            if length == 0:
+                while self.rfile.readline(1026).strip():  # trailers, then the blank line
+                    pass
+                return b"".join(parts)
+            parts.append(self.rfile.read(length))
+            self.rfile.readline(3)  # the CRLF after the chunk
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -257,8 +347,12 @@ class QuietHandler(BaseHTTPRequestHandler):
     def head(self, status: int, headers: dict[str, str]) -> bytes:
         """The status line and headers of an answer; `Connection: close` when the
         connection closes after it (the client must not send more on it)."""
+        if self.unread_body:
+            self.close_connection = True
         if self.close_connection:
             headers["Connection"] = "close"
+        else:  # how long an idle connection is kept, for clients that reuse them
+            headers["Keep-Alive"] = f"timeout={int(self.timeout)}"
         lines = [status_line(status, self.responses.get(status, ("",))[0])]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")

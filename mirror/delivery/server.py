@@ -32,6 +32,8 @@ from mirror.delivery.engine import DeliveryEngine
 from mirror.delivery.history_sync import HistorySync
 from mirror.delivery.http import (
     SPACE_PATH,
+    Body,
+    MalformedBody,
     QuietHandler,
     QuietServer,
     Response,
@@ -66,7 +68,6 @@ _ITEMS_ARE_ASSETS = re.compile(r"^/assets/?$")
 _FOLLOWER = "mirror-serve-follow"
 DRAIN_SECONDS = 30.0  # how long a stop waits for the answers being made
 _GRAPHQL_METHODS = ("GET", "POST", "HEAD", "OPTIONS")
-_MAX_DRAINED = 2**20  # a larger POST body is not even read
 
 
 @dataclass
@@ -380,20 +381,6 @@ class _Server(QuietServer):
         return connection, address
 
 
-@dataclass
-class _Body:
-    """What a request's body is read as: `data` (empty past what a query may be) and
-    `size` (not `exact`: a chunked body of more than size - 1 bytes, not read to its end)."""
-
-    data: bytes
-    size: int
-    exact: bool = True
-
-
-class _Malformed(Exception):
-    """A body that says it is sent in chunks and is not."""
-
-
 class _Handler(QuietHandler):
     server: _Server
     server_version = "mirror-serve"
@@ -463,8 +450,8 @@ class _Handler(QuietHandler):
         with self.server.mirror.answering():
             started = time.perf_counter()
             try:
-                body = self._body() if method == "POST" else _Body(b"", 0)
-            except _Malformed:
+                body = self._body() if method == "POST" else Body(b"", 0)
+            except MalformedBody:
                 self.close_connection = True
                 self.refuse(400, "BadRequest", "The request body is not valid chunked encoding.")
                 return
@@ -479,60 +466,20 @@ class _Handler(QuietHandler):
                 served.release()
             self._send(response, method, started)
 
-    def _body(self) -> _Body:
-        """A POST's body and its size. A body past what a query may be is read and
-        dropped (the answer says how big it was); one past _MAX_DRAINED is not read at
-        all, and the connection closes after the answer."""
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            data = self._chunked()
-            if data is None:
-                self.close_connection = True
-                return _Body(b"", _MAX_DRAINED + 1, exact=False)
-            return _Body(data if len(data) <= MAX_QUERY_BYTES else b"", len(data))
-        length = self.headers.get("Content-Length") or ""
-        size = int(length) if length.isdigit() else 0
-        if not length.isdigit() or size > _MAX_DRAINED:
-            self.close_connection = True
-            return _Body(b"", size)
-        data = self.rfile.read(size)
-        return _Body(data if size <= MAX_QUERY_BYTES else b"", size)
+    def _body(self) -> Body:
+        """A POST's body and its size. A body past what a query may be is read (up to
+        max_body) and dropped: the answer says how big it was."""
+        body = self.read_body()
+        if body.data is not None and body.size > MAX_QUERY_BYTES:
+            body.data = None
+        return body
 
-    def handle_expect_100(self) -> bool:
-        """Ask for the body (100 Continue) only if it will be read: a body past
-        _MAX_DRAINED, or sent to a path that reads none, gets its refusal at once."""
-        length = self.headers.get("Content-Length") or ""
-        if length.isdigit() and int(length) > _MAX_DRAINED:
-            return True
-        if self.command != "POST" or not self.path.startswith(GRAPHQL_PREFIX):
-            return True
-        return super().handle_expect_100()
+    def reads_body(self) -> bool:
+        """Only GraphQL's POST reads a body."""
+        graphql = self.command == "POST" and self.path.startswith(GRAPHQL_PREFIX)
+        return graphql and super().reads_body()
 
-    def _chunked(self) -> bytes | None:
-        """A body sent in chunks (a stream, Transfer-Encoding: chunked); None past
-        _MAX_DRAINED, and the rest is not read. _Malformed if it is not chunks."""
-        parts: list[bytes] = []
-        size = 0
-        while True:
-            line = self.rfile.readline(1026).split(b";", 1)[0].strip()
-            try:
-                length = int(line, 16)
-            except ValueError:
-                raise _Malformed from None
-            if length < 0:
-                raise _Malformed
-            size += length
-            if size > _MAX_DRAINED:
-                return None
-            if length == 0:
-                while self.rfile.readline(1026).strip():  # trailers, then the blank line
-                    pass
-                return b"".join(parts)
-            parts.append(self.rfile.read(length))
-            self.rfile.readline(3)  # the CRLF after the chunk
-
-    def _route(
-        self, served: ServedRevision, url: SplitResult, method: str, body: _Body
-    ) -> Response:
+    def _route(self, served: ServedRevision, url: SplitResult, method: str, body: Body) -> Response:
         pairs = parse_qsl(url.query, keep_blank_values=True)
         if url.path.startswith("/files/"):
             # Public, as Contentful's asset CDN is: pages load them with <img src>, which
@@ -549,7 +496,7 @@ class _Handler(QuietHandler):
                 url.path,
                 without_token(pairs),
                 self.headers.get("Content-Type") or "",
-                body.data,
+                body.data or b"",
                 self._host(),
                 body.size,
                 body.exact,
@@ -591,8 +538,10 @@ class _Handler(QuietHandler):
 
     def _send(self, response: Response, method: str, started: float) -> None:
         payload = self.head(response.status, answer_headers(response, response.body))
-        with contextlib.suppress(OSError):
+        try:
             self.wfile.write(payload + (b"" if method == "HEAD" else response.body))
+        except OSError:  # gone, or not reading its answer for `timeout` seconds
+            self.close_connection = True
         log = self.server.mirror.config.log
         if log:
             elapsed = (time.perf_counter() - started) * 1000

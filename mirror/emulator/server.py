@@ -21,6 +21,7 @@ from mirror.delivery.content import MemoryContent
 from mirror.delivery.engine import DeliveryEngine
 from mirror.delivery.http import (
     SPACE_PATH,
+    MalformedBody,
     QuietHandler,
     QuietServer,
     Response,
@@ -155,6 +156,9 @@ class _Server(QuietServer):
 class _Handler(QuietHandler):
     server: _Server
     server_version = "mirror-emulator"
+    # Writes carry whole files (data: URLs of assets): Contentful's own upload cap is
+    # far higher, but a test server holds what it reads in memory.
+    max_body = 64 * 2**20
 
     def do_GET(self) -> None:
         self._dispatch("GET")
@@ -180,17 +184,27 @@ class _Handler(QuietHandler):
         emulator = self.server.emulator
         url = urlsplit(self.path)
         query = parse_qs(url.query, keep_blank_values=True)
-        body = self._read_body()
         emulator.count(url.path, "Authorization" in self.headers)
         fault = Fault()
         try:
-            if method == "GET":
+            body = self.read_body()
+            if body.data is None:
+                size = f"{body.size}" if body.exact else f"more than {body.size - 1}"
+                response = error(
+                    413,
+                    "PayloadTooLarge",
+                    f"The request body is {size} bytes; the emulator reads up to {self.max_body}",
+                )
+            elif method == "GET":
                 fault = emulator.faults.draw()
                 response = _faulted(fault) or _route_get(
                     emulator, url.path, url.query, query, self.headers
                 )
             else:
-                response = _route_write(emulator, method, url.path, self.headers, body)
+                response = _route_write(emulator, method, url.path, self.headers, body.data)
+        except MalformedBody:
+            self.close_connection = True
+            response = error(400, "BadRequest", "The request body is not valid chunked encoding.")
         except Exception as failure:  # the emulator must answer, even for its own bugs
             response = error(500, "ServerError", f"Internal error: {type(failure).__name__}")
         if fault.delay:
@@ -202,13 +216,6 @@ class _Handler(QuietHandler):
             path = re.sub(r"access_token=[^&]*", "access_token=***", self.path)
             note = f" {response.summary}" if response.summary else ""
             emulator.config.log(f"{method} {path} {response.status}{note} {elapsed:.0f}ms")
-
-    def _read_body(self) -> bytes:
-        length = self.headers.get("Content-Length") or ""
-        if not length.isdigit():  # none (a read), or not a length: nothing read
-            self.close_connection = bool(length)
-            return b""
-        return self.rfile.read(int(length))
 
     def refuse(self, status: int, code: str, message: str) -> None:
         self._send(error(status, code, message), drop=False)
