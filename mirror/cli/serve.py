@@ -353,9 +353,12 @@ def _few_full_collections() -> None:
     thresholds took a quarter of the CPU of a GraphQL answer. What the server has made so
     far (modules, the open index) is frozen out of collections, and the young generation is
     collected after 50,000 allocations rather than 700 (bench/graphql.py, README)."""
+    from mirror.delivery.server import give_back_freed_memory
+
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
+    give_back_freed_memory()  # what building the index freed
 
 
 def _say_serving(server: MirrorServer, workers: int, as_json: bool) -> None:
