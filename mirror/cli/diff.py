@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mirror.cli.options import FolderPath, not_empty
+from mirror.cli.options import FolderPath, not_empty, verbose_option
 from mirror.cli.support import run_guarded
 from mirror.errors import UsageError, exit_codes_help
 
@@ -58,7 +58,7 @@ DIFF_EXIT_CODES = exit_codes_help(
     callback=not_empty,
     help="When items are left out, end with 'full report: URL' (e.g. a CI artifact).",
 )
-@click.option("-v", "--verbose", is_flag=True, help="Show a traceback when something fails.")
+@verbose_option
 def diff(
     directory: Path,
     rev1: str | None,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mirror.cli.options import FolderPath
+from mirror.cli.options import FolderPath, verbose_option
 from mirror.cli.support import install_sigterm, run_guarded
 from mirror.errors import exit_codes_help
 
@@ -93,7 +93,7 @@ BUNDLE_EXIT_CODES = exit_codes_help(
     help="Write to this file the files written and removed per locale, and their entries.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
-@click.option("-v", "--verbose", is_flag=True, help="Show a traceback when something fails.")
+@verbose_option
 def export(
     directory: Path,
     out: Path,
@@ -208,7 +208,7 @@ def _summary(report: ExportReport, out: Path) -> dict[str, object]:
     is_flag=True,
     help="Put the mirror's downloaded asset files in the SQLite bundle (table files).",
 )
-@click.option("-v", "--verbose", is_flag=True, help="Show a traceback when something fails.")
+@verbose_option
 def bundle(
     directory: Path, out: Path, layout: str, full: bool, include_files: bool, verbose: bool
 ) -> None:

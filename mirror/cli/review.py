@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from mirror.cli.options import FolderPath
+from mirror.cli.options import FolderPath, verbose_option
 from mirror.cli.support import plural, run_guarded
 from mirror.errors import exit_codes_help
 
@@ -20,7 +20,7 @@ VERIFY_EXIT_CODES = exit_codes_help(
 @click.command(epilog=READ_EXIT_CODES)
 @click.argument("directory", type=FolderPath())
 @click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
-@click.option("-v", "--verbose", is_flag=True, help="Show a traceback when something fails.")
+@verbose_option
 def status(directory: Path, as_json: bool, verbose: bool) -> None:
     """Say what DIRECTORY mirrors and where its sync stands.
 
@@ -62,7 +62,7 @@ def status(directory: Path, as_json: bool, verbose: bool) -> None:
     help="Under each round, what it changed: content model changes, then each item with "
     "the fields and locales that differ (the first 20; mirror diff shows the values).",
 )
-@click.option("-v", "--verbose", is_flag=True, help="Show a traceback when something fails.")
+@verbose_option
 def log(directory: Path, as_json: bool, fields: bool, verbose: bool) -> None:
     """List the rounds of DIRECTORY, newest first: date, commit, +/~/-, token prefix.
 
@@ -99,7 +99,7 @@ def log(directory: Path, as_json: bool, fields: bool, verbose: bool) -> None:
     "--strict", is_flag=True, help="Count links to missing entries or assets as problems."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as one JSON object.")
-@click.option("-v", "--verbose", is_flag=True, help="Show a traceback when something fails.")
+@verbose_option
 def verify(directory: Path, strict: bool, as_json: bool, verbose: bool) -> None:
     """Check that DIRECTORY is a consistent mirror; exit 6 with a list of problems if not.
 

@@ -14,6 +14,7 @@ from mirror.cli.options import (
     finite,
     not_empty,
     output_options,
+    verbose_option,
 )
 from mirror.cli.support import ProgressLine, install_sigterm, plural, run_guarded
 from mirror.errors import exit_codes_help
@@ -212,7 +213,7 @@ def _print_report(report: Any) -> None:
 
 @click.command(epilog=DEMO_EXIT_CODES)
 @click.argument("directory", type=FolderPath(check_parents=True))
-@click.option("-v", "--verbose", is_flag=True, help="Show a traceback when something fails.")
+@verbose_option
 def demo(directory: Path, verbose: bool) -> None:
     """Sync the bundled sample space through every round of its changes into DIRECTORY.
 
