@@ -187,6 +187,12 @@ class Body:
     exact: bool = True
 
 
+def size_in_words(size: int, exact: bool = True) -> str:
+    """`size` bytes as an answer says it; not `exact`: more than size - 1 (the rest of
+    a chunked body was not read)."""
+    return f"{size} bytes" if exact else f"more than {size - 1} bytes"
+
+
 class MalformedBody(Exception):
     """A body that says it is sent in chunks and is not."""
 
@@ -340,9 +346,18 @@ class QuietHandler(BaseHTTPRequestHandler):
         """A request http.server refuses, answered in the API's JSON (not its HTML page);
         the connection closes after it, since the rest of the request is unread."""
         self.close_connection = True
+        self.refused_request_line()
         reason = self.responses.get(code, ("Bad Request",))[0]
         said = f"{message}: {explain}" if message and explain else message or reason
         self.refuse(code, REFUSAL_IDS.get(code, "BadRequest"), f"{said[:200]}.")
+
+    def refused_request_line(self) -> None:
+        """Set the path and method of a request http.server refused, from its line as
+        far as it came: it may have refused before setting them, or left the
+        connection's previous request's."""
+        words = getattr(self, "raw_requestline", b"")[:1024].split()
+        self.path = words[1].decode("latin-1") if len(words) > 1 else ""
+        self.command = self.command or (words[0].decode("latin-1")[:16] if words else "GET")
 
     def head(self, status: int, headers: dict[str, str]) -> bytes:
         """The status line and headers of an answer; `Connection: close` when the

@@ -434,12 +434,8 @@ class _Handler(QuietHandler):
         if code == 501:  # any other method (TRACE, BREW, ...): the same JSON 405 as writes
             self._refuse()
             return
-        # Refused before http.server set the path (or with the last request's left):
-        # which API the request was for is read from its line, as far as it came.
-        words = getattr(self, "raw_requestline", b"")[:1024].split()
-        self.path = words[1].decode("latin-1") if len(words) > 1 else ""
-        self.command = self.command or (words[0].decode("latin-1")[:16] if words else "GET")
         if code == 414:
+            self.refused_request_line()
             graphql = self.path.startswith(GRAPHQL_PREFIX)
             message = "The URL is longer than this server reads (64 KB)"
             explain = (

@@ -35,6 +35,7 @@ from mirror.delivery.http import (
     offered_token,
     preflight,
     same_token,
+    size_in_words,
     without_token,
 )
 from mirror.emulator.faults import Fault, FaultInjector, FaultPlan
@@ -189,11 +190,11 @@ class _Handler(QuietHandler):
         try:
             body = self.read_body()
             if body.data is None:
-                size = f"{body.size}" if body.exact else f"more than {body.size - 1}"
+                size = size_in_words(body.size, body.exact)
                 response = error(
                     413,
                     "PayloadTooLarge",
-                    f"The request body is {size} bytes; the emulator reads up to {self.max_body}",
+                    f"The request body is {size}; the emulator reads up to {self.max_body}",
                 )
             elif method == "GET":
                 fault = emulator.faults.draw()

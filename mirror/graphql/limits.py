@@ -29,6 +29,7 @@ from graphql import (
 )
 from graphql.execution.values import get_argument_values
 
+from mirror.delivery.http import size_in_words
 from mirror.delivery.query import MAX_LIMIT
 from mirror.graphql.errors import RequestError
 
@@ -43,7 +44,7 @@ VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 def check_size(size: int, exact: bool = True) -> None:
     """Refuse a query of `size` bytes (not `exact`: more than `size` - 1, the rest unread)."""
     if size > MAX_QUERY_BYTES:
-        said = f"{size} bytes" if exact else f"more than {size - 1} bytes"
+        said = size_in_words(size, exact)
         raise RequestError(
             400,
             "QUERY_TOO_BIG",
