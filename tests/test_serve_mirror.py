@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -193,6 +194,21 @@ def test_a_host_beyond_this_machine_needs_an_access_token(history: tuple[Path, l
     assert "--access-token" in result.stderr
 
 
+def test_ipv6_and_every_address_are_served_at_a_url_clients_can_use(
+    history: tuple[Path, list[str]],
+) -> None:
+    directory, _ = history
+    if not socket.has_ipv6:
+        pytest.skip("this machine has no IPv6")
+    with serving(directory, host="::1") as server:
+        assert server.base_url == f"http://[::1]:{server.port}"
+        entries = Reader.of(server).json("/entries", limit=1)
+        assert entries["total"] > 0
+    with serving(directory, host="0.0.0.0", access_token="t") as everywhere:
+        assert everywhere.base_url == f"http://127.0.0.1:{everywhere.port}"
+        assert Reader.of(everywhere, "t").get("/entries", limit=1).status_code == 200
+
+
 @pytest.mark.parametrize(
     "path",
     [
@@ -355,9 +371,7 @@ def test_json_prints_the_connection_facts_first(history: tuple[Path, list[str]])
 def test_options_of_the_other_kind_of_folder_are_refused(history: tuple[Path, list[str]]) -> None:
     directory, _ = history
     refused = mirror("serve", str(directory), "--round", "2", "--port", "0")
-    assert (
-        refused.exit_code == EXIT_USAGE and "--round is only for a space folder" in refused.stderr
-    )
+    assert refused.exit_code == EXIT_USAGE and "--round is only for the emulator" in refused.stderr
     no_rev = mirror("serve", "--rev", "HEAD", "--port", "0")
     assert no_rev.exit_code == EXIT_USAGE and "--rev is only for a mirror folder" in no_rev.stderr
     bad = mirror("serve", str(directory), "--rev", "no-such-rev", "--port", "0", "--quiet")

@@ -44,7 +44,8 @@ SERVE_EXIT_CODES = exit_codes_help(
     c0="stopped by Ctrl-C or SIGTERM",
     c1="the port is in use or cannot be listened on, or any other error",
     c2="usage error (bad option or argument, --round past the space's last round, --rev "
-    "naming no mirror commit, --host beyond this machine without --access-token)",
+    "naming no mirror commit, --host that is no address of this machine, --host beyond "
+    "this machine without --access-token)",
 )
 
 
@@ -217,7 +218,7 @@ def serve(
     from mirror.emulator.synthetic import SyntheticSpace
 
     if folder is not None and _is_mirror(folder):
-        _refuse_options(ctx, EMULATOR_ONLY, "a space folder or the bundled sample space")
+        _refuse_options(ctx, EMULATOR_ONLY, "the emulator, not a mirror folder")
         _serve_mirror(
             folder,
             host,

@@ -164,14 +164,26 @@ REFUSAL_IDS = {
 }
 
 
+def base_url(host: str, port: int) -> str:
+    """The URL clients reach a server on `host` at: an IPv6 address in brackets, and
+    for a server on every address (0.0.0.0, ::) this machine's loopback one."""
+    reachable = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://{f'[{reachable}]' if ':' in reachable else reachable}:{port}"
+
+
 class QuietServer(ThreadingHTTPServer):
-    """What the emulator and the mirror server share: a thread per connection, a port
-    free again at once after a stop, and clients that hang up mid-answer taken for what
-    they are (no traceback on stderr)."""
+    """What the emulator and the mirror server share: a thread per connection, IPv4 or
+    IPv6 as the address is, a port free again at once after a stop, and clients that
+    hang up mid-answer taken for what they are (no traceback on stderr)."""
 
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], *arguments: Any, **options: Any) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, *arguments, **options)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass

@@ -39,6 +39,7 @@ from mirror.delivery.http import (
     QuietServer,
     Response,
     answer_headers,
+    base_url,
     error,
     invalid_token,
     json_response,
@@ -212,7 +213,7 @@ class MirrorServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.config.host}:{self.port}"
+        return base_url(self.config.host, self.port)
 
     def facts(self) -> dict[str, str]:
         """What a client needs to connect: printed by `mirror serve DIR`."""
@@ -542,7 +543,7 @@ class _Handler(QuietHandler):
         if _HOST_HEADER.match(host):
             return host
         address, port = self.server.server_address[:2]
-        return f"{address!s}:{port}"
+        return base_url(str(address), int(port)).removeprefix("http://")
 
     def _send(self, response: Response, method: str, started: float) -> None:
         payload = self.head(response.status, answer_headers(response, response.body))

@@ -26,6 +26,7 @@ from mirror.delivery.http import (
     QuietServer,
     Response,
     answer_headers,
+    base_url,
     bearer,
     error,
     invalid_token,
@@ -117,7 +118,7 @@ class Emulator:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.config.host}:{self.port}"
+        return base_url(self.config.host, self.port)
 
     def facts(self) -> dict[str, str]:
         """What a client needs to connect: printed by `mirror serve`."""
@@ -223,9 +224,9 @@ class _Handler(QuietHandler):
 
     def _send(self, response: Response, drop: bool) -> None:
         headers_read = getattr(self, "headers", None)  # none when http.server refused
-        host = (
-            headers_read.get("Host") if headers_read else None
-        ) or f"{self.server.server_address[0]!s}:{self.server.server_address[1]}"
+        address, port = self.server.server_address[:2]
+        ours = base_url(str(address), int(port)).removeprefix("http://")
+        host = (headers_read.get("Host") if headers_read else None) or ours
         body = response.body.replace(HOST_PLACEHOLDER.encode(), host.encode())
         headers = answer_headers(response, body)
         limit = self.server.emulator.config.faults.rate_limit
